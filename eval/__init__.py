@@ -1,0 +1,1 @@
+"""Answer-quality evaluation. Import as ``from eval.x import y``, never ``import eval``."""

@@ -1,0 +1,1 @@
+"""Turn documents into a searchable, versioned FAISS index."""

@@ -1,0 +1,191 @@
+"""Structure-aware chunking: split on headings, pack whole blocks up to a token budget.
+
+We pack blocks ourselves because LangChain's size splitters treat fenced code and tables as plain
+text and cut through them; LangChain's token splitter is still used for a single oversized block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.documents import Segment, SourceDocument
+
+TokenCounter = Callable[[str], int]
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_path: str
+    title: str
+    kind: str
+    url: str
+    section: str  # heading path, "Challenges > Model Serving"
+    text: str
+    ordinal: int
+    meta: dict[str, str | int] = field(default_factory=dict)
+
+    @property
+    def embed_text(self) -> str:
+        """The text the embedder sees: the breadcrumb first, so headings count in retrieval."""
+        crumb = " > ".join(p for p in (self.title, self.section) if p)
+        return f"{crumb}\n{self.text}" if crumb else self.text
+
+
+def split_sections(markdown: str) -> Iterator[tuple[list[str], str]]:
+    """Yield (heading path, body) for each heading section, ignoring '#' inside code fences."""
+    path: list[tuple[int, str]] = []
+    body: list[str] = []
+    fence: str | None = None
+    for line in markdown.splitlines():
+        marker = _FENCE.match(line)
+        if marker:
+            fence = None if fence == marker.group(1) else (fence or marker.group(1))
+        heading = None if fence or marker else _HEADING.match(line)
+        if heading:
+            yield [t for _, t in path], "\n".join(body)
+            level = len(heading.group(1))
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, heading.group(2))]
+            body = []
+        else:
+            body.append(line)
+    yield [t for _, t in path], "\n".join(body)
+
+
+def split_blocks(text: str) -> list[str]:
+    """Blocks are paragraphs, list items, whole fenced code blocks and whole tables."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+
+    def flush() -> None:
+        if any(line.strip() for line in current):
+            blocks.append("\n".join(current).strip("\n"))
+        current.clear()
+
+    for line in text.splitlines():
+        marker = _FENCE.match(line)
+        if fence:
+            current.append(line)
+            if marker and marker.group(1) == fence:
+                fence = None
+                flush()
+            continue
+        if marker:
+            flush()
+            fence = marker.group(1)
+            current.append(line)
+            continue
+        is_table = line.lstrip().startswith("|")
+        in_table = bool(current) and current[-1].lstrip().startswith("|")
+        if not line.strip():
+            flush()
+        elif in_table != is_table or re.match(r"^\s*([-*+]|\d+[.)])\s", line):
+            flush()
+            current.append(line)
+        else:
+            current.append(line)
+    flush()
+    return blocks
+
+
+class Chunker:
+    def __init__(self, count_tokens: TokenCounter, chunk_tokens: int = 220) -> None:
+        self.count = count_tokens
+        self.limit = chunk_tokens
+        self._oversize = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_tokens,
+            chunk_overlap=min(32, chunk_tokens // 8),
+            length_function=count_tokens,
+        )
+
+    def settings(self) -> dict[str, int | str]:
+        return {"strategy": "headings+blocks", "chunk_tokens": self.limit}
+
+    def chunk(self, doc: SourceDocument) -> list[Chunk]:
+        pieces: list[tuple[str, str, dict[str, str | int]]] = []
+        if doc.format == "markdown":
+            for seg in doc.segments:
+                for path, body in split_sections(seg.text):
+                    section = " > ".join(_drop_title(path, doc.title))
+                    pieces += [(section, t, dict(seg.meta)) for t in self._pack(body, section)]
+        else:
+            pieces = self._pack_segments(doc.segments)
+        return [
+            Chunk(
+                chunk_id=_chunk_id(doc.path, i, text),
+                doc_path=doc.path,
+                title=doc.title,
+                kind=doc.kind,
+                url=doc.url,
+                section=section,
+                text=text,
+                ordinal=i,
+                meta=meta,
+            )
+            for i, (section, text, meta) in enumerate(pieces)
+        ]
+
+    def _budget(self, section: str) -> int:
+        return max(16, self.limit - self.count(section) - 2)
+
+    def _pack(self, body: str, section: str) -> list[str]:
+        budget = self._budget(section)
+        out: list[str] = []
+        current: list[str] = []
+        used = 0
+        for block in split_blocks(body):
+            size = self.count(block)
+            if size > budget:
+                out += ["\n\n".join(current)] if current else []
+                current, used = [], 0
+                out += self._oversize.split_text(block)
+                continue
+            if current and used + size > budget:
+                out.append("\n\n".join(current))
+                current, used = [], 0
+            current.append(block)
+            used += size
+        if current:
+            out.append("\n\n".join(current))
+        return [t for t in out if t.strip()]
+
+    def _pack_segments(
+        self, segments: list[Segment]
+    ) -> list[tuple[str, str, dict[str, str | int]]]:
+        """Pages and transcript cues: pack within a page, keep the first position of each chunk."""
+        out: list[tuple[str, str, dict[str, str | int]]] = []
+        group: list[Segment] = []
+        for seg in segments + [Segment("", {"_end": 1})]:
+            same_page = not group or group[0].meta.get("page") == seg.meta.get("page")
+            joined = " ".join(s.text for s in group + [seg])
+            if group and ("_end" in seg.meta or not same_page or self.count(joined) > self.limit):
+                meta = dict(group[0].meta)
+                if "end" in group[-1].meta:
+                    meta["end"] = group[-1].meta["end"]
+                section = f"page {meta['page']}" if "page" in meta else ""
+                out += [
+                    (section, t, meta)
+                    for t in self._pack("\n\n".join(s.text for s in group), section)
+                ]
+                group = []
+            if "_end" not in seg.meta and seg.text.strip():
+                group.append(seg)
+        return out
+
+
+def _drop_title(path: list[str], title: str) -> list[str]:
+    """A leading H1 equal to the document title would repeat it in every breadcrumb."""
+    return path[1:] if path and path[0].strip().lower() == title.strip().lower() else path
+
+
+def _chunk_id(doc_path: str, ordinal: int, text: str) -> str:
+    return hashlib.sha1(f"{doc_path}\0{ordinal}\0{text}".encode()).hexdigest()[:16]

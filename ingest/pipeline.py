@@ -1,0 +1,152 @@
+"""Incremental ingestion: load, chunk and embed only what changed, then switch versions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunker import Chunk, Chunker
+from ingest.embed import Embedder
+from ingest.errors import BadDocument, BadInput, CnaiError
+from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.progress import Progress
+from ingest.sentences import sentence_spans
+from ingest.store import (
+    Embedded,
+    IndexVersion,
+    Manifest,
+    current_version,
+    load_index,
+    write_version,
+)
+
+log = logging.getLogger(__name__)
+
+_SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", "var"}
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "path: reason"
+    chunks: int = 0
+    embedded: int = 0
+    version: str = ""
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+def discover(paths: Iterable[Path]) -> dict[str, Path]:
+    """Map each document id (path relative to the given folder's parent) to its file."""
+    found: dict[str, Path] = {}
+    for given in paths:
+        path = given.expanduser()
+        if not path.exists():
+            raise BadInput(f"{given}: no such file or folder")
+        if path.is_file():
+            found[path.name] = path
+            continue
+        root = path.resolve()
+        for file in sorted(root.rglob("*")):
+            rel = file.relative_to(root)
+            if any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts):
+                continue
+            if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES:
+                found[f"{root.name}/{rel.as_posix()}"] = file
+    return found
+
+
+def ingest(
+    paths: list[Path],
+    index: Path,
+    embedder: Embedder,
+    chunk_tokens: int = 220,
+    batch_size: int = 32,
+    show_progress: bool = True,
+) -> IngestReport:
+    files = discover(paths)
+    if not files:
+        raise BadInput(
+            "found no supported files in "
+            + ", ".join(map(str, paths))
+            + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
+    chunker = Chunker(embedder.count_tokens, chunk_tokens)
+    manifest = Manifest(embedder.model_id, embedder.dimension, chunker.settings())
+    old = _previous(index, manifest)
+    report = IngestReport()
+
+    kept: list[Embedded] = []
+    fresh: list[Chunk] = []
+    for doc_id, file in files.items():
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError as exc:
+            report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
+            continue
+        before = old.manifest.documents.get(doc_id) if old else None
+        if old and before and before["sha256"] == digest:
+            kept.append(old.document(doc_id))
+            manifest.documents[doc_id] = before
+            report.unchanged.append(doc_id)
+            continue
+        try:
+            doc = load_document(file, doc_id)
+            chunks = chunker.chunk(doc)
+            if not chunks:
+                raise BadDocument(f"{doc_id}: no text left after cleaning")
+        except BadDocument as exc:
+            report.skipped.append(str(exc))
+            continue
+        fresh += chunks
+        manifest.documents[doc_id] = {"sha256": digest, "title": doc.title, "chunks": len(chunks)}
+        (report.changed if before else report.added).append(doc_id)
+    if old:
+        report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
+    report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)
+    if old and report.up_to_date:
+        report.version = old.folder.name
+        return report
+    if report.chunks == 0:
+        raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
+
+    spans = [sentence_spans(c.text) for c in fresh]
+    sentences = [c.text[s:e] for c, sp in zip(fresh, spans, strict=True) for s, e in sp]
+    texts = [c.embed_text for c in fresh] + sentences
+    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
+        vecs = embedder.embed(texts, batch_size, bar)
+    report.embedded = len(fresh)
+    new = Embedded(fresh, vecs[: len(fresh)], spans, vecs[len(fresh) :])
+    data = Embedded.concat(kept + [new], embedder.dimension)
+    report.version = write_version(index, manifest, data).name
+    return report
+
+
+def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
+    """The live version if its vectors can be reused, else None (a full rebuild)."""
+    try:
+        current_version(index)
+    except CnaiError:
+        return None
+    try:
+        old = load_index(index)
+    except CnaiError as exc:
+        log.warning("ignoring the existing index (%s); rebuilding from scratch", exc)
+        return None
+    same = (old.manifest.model, old.manifest.dimension, old.manifest.chunker) == (
+        manifest.model,
+        manifest.dimension,
+        manifest.chunker,
+    )
+    if not same:
+        log.warning("model or chunker settings changed since the last build; re-embedding all")
+        return None
+    return old

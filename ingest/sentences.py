@@ -1,0 +1,62 @@
+"""Sentence spans of a chunk, embedded at ingest time so answers need no embedding per sentence."""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|Fig|Dr|Mr|Ms|approx|incl)\.|\b[A-Z]\.)$")
+MIN_WORDS = 4
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of prose sentences and list items; code and tables skipped."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    fence: str | None = None
+    para_start: int | None = None
+    lines = text.splitlines(keepends=True)
+
+    def close(end: int) -> None:
+        nonlocal para_start
+        if para_start is not None:
+            spans.extend(_split_prose(text, para_start, end))
+        para_start = None
+
+    for line in lines:
+        start, offset = offset, offset + len(line)
+        marker = _FENCE.match(line)
+        stripped = line.strip()
+        if fence or marker:
+            close(start)
+            if marker:
+                fence = None if fence == marker.group(1) else (fence or marker.group(1))
+            continue
+        if not stripped or stripped.startswith(("|", "#", "<")):
+            close(start)
+            continue
+        item = _ITEM.match(line)
+        if item:
+            close(start)
+            para_start = start + item.end()
+            continue
+        if para_start is None:
+            para_start = start + (len(line) - len(line.lstrip()))
+    close(offset)
+    return [(s, e) for s, e in spans if len(text[s:e].split()) >= MIN_WORDS]
+
+
+def _split_prose(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        if _ABBREV.search(text[cursor : match.start()]):
+            continue
+        out.append((cursor, match.start()))
+        cursor = match.end()
+    out.append((cursor, end))
+    return [
+        (s, e - (len(text[s:e]) - len(text[s:e].rstrip()))) for s, e in out if text[s:e].strip()
+    ]

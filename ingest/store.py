@@ -1,0 +1,246 @@
+"""Index folders: versioned FAISS + SQLite docstore + manifest, switched atomically.
+
+Layout: ``<index>/CURRENT`` names the live version folder ``<index>/v-<stamp>/`` holding
+``manifest.json``, ``vectors.faiss`` (one vector per chunk), ``chunks.sqlite`` (chunk text and
+sentence spans) and ``sentences.npy`` (one float16 vector per sentence, read without pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ingest.chunker import Chunk
+from ingest.errors import IndexMismatch, IndexNotFound
+
+FORMAT_VERSION = 1
+_KEEP_VERSIONS = 2
+
+_SCHEMA = """
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_path TEXT NOT NULL,
+    title TEXT, kind TEXT, url TEXT, section TEXT, text TEXT NOT NULL, ordinal INTEGER,
+    meta TEXT NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks (doc_path);
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+"""
+
+
+def _rebuild_hint(folder: Path) -> str:
+    return f"rebuild it with: cnai ingest PATH... --index {folder}"
+
+
+@dataclass
+class Manifest:
+    model: str
+    dimension: int
+    chunker: dict[str, Any]
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created_at: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text())
+            manifest = cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexMismatch(f"unreadable manifest {path} ({exc})") from exc
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index format {manifest.format_version} at {path.parent}, this version reads "
+                f"{FORMAT_VERSION}; {_rebuild_hint(path.parent.parent)}"
+            )
+        return manifest
+
+
+@dataclass
+class Embedded:
+    """Chunks with their vectors, and each chunk's sentence spans with theirs."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (chunks, dim)
+    spans: list[list[tuple[int, int]]]  # per chunk
+    sentence_vectors: np.ndarray  # (sum of spans, dim), in chunk order
+
+    @classmethod
+    def concat(cls, parts: list[Embedded], dim: int) -> Embedded:
+        def stack(arrays: list[np.ndarray]) -> np.ndarray:
+            arrays = [a for a in arrays if len(a)]
+            return np.vstack(arrays) if arrays else np.zeros((0, dim), np.float32)
+
+        return cls(
+            [c for p in parts for c in p.chunks],
+            stack([p.vectors for p in parts]),
+            [s for p in parts for s in p.spans],
+            stack([p.sentence_vectors for p in parts]),
+        )
+
+
+@dataclass
+class IndexVersion:
+    """One loaded, immutable index version."""
+
+    folder: Path
+    manifest: Manifest
+    vectors: faiss.Index
+    chunks: list[Chunk]
+    spans: list[list[tuple[int, int]]]
+    sentence_vectors: np.ndarray
+    first_sentence: list[int]  # row of each chunk's first sentence in sentence_vectors
+
+    def sentences(self, row: int) -> tuple[list[str], np.ndarray]:
+        """The sentences of chunk ``row`` and their vectors."""
+        text, spans, first = self.chunks[row].text, self.spans[row], self.first_sentence[row]
+        return [text[s:e] for s, e in spans], self.sentence_vectors[first : first + len(spans)]
+
+    def document(self, doc_path: str) -> Embedded:
+        rows = [i for i, c in enumerate(self.chunks) if c.doc_path == doc_path]
+        dim = self.manifest.dimension
+        sent_rows = [self.first_sentence[i] + j for i in rows for j in range(len(self.spans[i]))]
+        return Embedded(
+            [self.chunks[i] for i in rows],
+            np.vstack([self.vectors.reconstruct(i) for i in rows]) if rows else np.zeros((0, dim)),
+            [self.spans[i] for i in rows],
+            self.sentence_vectors[sent_rows],
+        )
+
+
+def current_version(index: Path) -> Path:
+    pointer = index / "CURRENT"
+    if not pointer.is_file():
+        raise IndexNotFound(f"no index at {index}; {_rebuild_hint(index)}")
+    folder = index / pointer.read_text().strip()
+    if not folder.is_dir():
+        raise IndexNotFound(
+            f"index {index} points at missing {folder.name}; {_rebuild_hint(index)}"
+        )
+    return folder
+
+
+def load_index(index: Path, expect_model: str | None = None) -> IndexVersion:
+    folder = current_version(index)
+    manifest = Manifest.from_file(folder / "manifest.json")
+    if expect_model and manifest.model != expect_model:
+        raise IndexMismatch(
+            f"index {index} was built with {manifest.model!r}, not {expect_model!r}; "
+            f"set CNAI_EMBEDDING_MODEL={manifest.model} or {_rebuild_hint(index)}"
+        )
+    try:
+        vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        chunks, spans = _read_chunks(folder / "chunks.sqlite")
+        sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+        raise IndexMismatch(f"index {folder} is damaged ({exc}); {_rebuild_hint(index)}") from exc
+    n_sentences = sum(len(s) for s in spans)
+    if (
+        vectors.ntotal != len(chunks)
+        or vectors.d != manifest.dimension
+        or sentence_vectors.shape != (n_sentences, manifest.dimension)
+    ):
+        raise IndexMismatch(
+            f"index {folder} is inconsistent ({vectors.ntotal} vectors of dimension {vectors.d} "
+            f"for {len(chunks)} chunks, {len(sentence_vectors)} sentence vectors for "
+            f"{n_sentences} sentences, manifest says {manifest.dimension}); {_rebuild_hint(index)}"
+        )
+    first = np.concatenate([[0], np.cumsum([len(s) for s in spans])[:-1]]).astype(int).tolist()
+    return IndexVersion(
+        folder, manifest, vectors, chunks, spans, sentence_vectors.astype(np.float32), first
+    )
+
+
+def _read_chunks(path: Path) -> tuple[list[Chunk], list[list[tuple[int, int]]]]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT chunk_id, doc_path, title, kind, url, section, text, ordinal, meta "
+            "FROM chunks ORDER BY row"
+        ).fetchall()
+        sentence_rows = db.execute("SELECT chunk_row, start, end FROM sentences ORDER BY row")
+        spans: list[list[tuple[int, int]]] = [[] for _ in rows]
+        for chunk_row, start, end in sentence_rows:
+            spans[chunk_row].append((start, end))
+    finally:
+        db.close()
+    chunks = [
+        Chunk(cid, doc, title, kind, url, section, text, ordinal, json.loads(meta))
+        for cid, doc, title, kind, url, section, text, ordinal, meta in rows
+    ]
+    return chunks, spans
+
+
+def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
+    """Write a complete new version beside the old one, then switch CURRENT in one rename."""
+    chunks, vectors = data.chunks, data.vectors
+    if len(chunks) != len(vectors) or len(data.spans) != len(chunks):
+        raise ValueError("one vector and one span list per chunk")
+    index.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
+    folder = index / f"v-{stamp}"
+    tmp = index / f".tmp-{stamp}"
+    tmp.mkdir()
+    manifest.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    flat = faiss.IndexFlatIP(manifest.dimension)
+    if len(vectors):
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(tmp / "vectors.faiss"))
+    db = sqlite3.connect(tmp / "chunks.sqlite")
+    with db:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    i,
+                    c.chunk_id,
+                    c.doc_path,
+                    c.title,
+                    c.kind,
+                    c.url,
+                    c.section,
+                    c.text,
+                    c.ordinal,
+                    json.dumps(c.meta),
+                )
+                for i, c in enumerate(chunks)
+            ],
+        )
+        db.executemany(
+            "INSERT INTO sentences (chunk_row, start, end) VALUES (?,?,?)",
+            [(i, s, e) for i, spans in enumerate(data.spans) for s, e in spans],
+        )
+    db.close()
+    np.save(tmp / "sentences.npy", data.sentence_vectors.astype(np.float16), allow_pickle=False)
+    (tmp / "manifest.json").write_text(manifest.to_json())
+    tmp.rename(folder)
+    pointer = index / ".CURRENT.tmp"
+    pointer.write_text(folder.name + "\n")
+    os.replace(pointer, index / "CURRENT")
+    _prune(index, keep=folder.name)
+    return folder
+
+
+def _prune(index: Path, keep: str) -> None:
+    """Keep the live version and the one before it; drop leftovers of crashed runs."""
+    versions = sorted(p for p in index.glob("v-*") if p.is_dir())
+    for old in versions[:-_KEEP_VERSIONS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in index.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)

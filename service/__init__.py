@@ -1,0 +1,1 @@
+"""The retrieval QA API (FastAPI) and the ``cnai`` command line."""

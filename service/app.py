@@ -1,0 +1,48 @@
+"""The app factory: ``create_app(settings)``; the engine is loaded once in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from ingest.errors import CnaiError
+from service import errors
+from service.engine import Engine
+from service.routes import health, qa
+from service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: ServiceSettings | None = None, engine_factory: Callable[[], Engine] | None = None
+) -> FastAPI:
+    settings = settings or ServiceSettings()
+    factory = engine_factory or (lambda: Engine(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = None
+        app.state.load_error = None
+        try:
+            app.state.engine = await run_in_threadpool(factory)
+        except CnaiError as exc:
+            # Stay up so /healthz answers and every route says how to build the index.
+            log.error("%s", exc)
+            app.state.load_error = exc
+        yield
+
+    app = FastAPI(
+        title="CNAI Assistant API",
+        version="0.1.0",
+        description="Grounded answers about Cloud Native AI, with citations.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(qa.router)
+    return app

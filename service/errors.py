@@ -1,0 +1,44 @@
+"""One table from domain errors to HTTP status and stable error code."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
+
+ERRORS: dict[type[CnaiError], tuple[int, str]] = {
+    IndexNotFound: (503, "index_not_found"),
+    IndexMismatch: (503, "index_mismatch"),
+    BadInput: (422, "bad_input"),
+    BadDocument: (422, "bad_document"),
+}
+
+
+def _body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CnaiError)
+    async def _domain(_: Request, exc: CnaiError) -> JSONResponse:
+        status, code = ERRORS.get(type(exc), (500, "internal"))
+        return JSONResponse(_body(code, str(exc)), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            _body("invalid_request", "; ".join(problems), details=jsonable(exc.errors())),
+            status_code=422,
+        )
+
+
+def jsonable(errors: object) -> object:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors)

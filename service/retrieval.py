@@ -1,0 +1,127 @@
+"""Hybrid retrieval: BM25 and FAISS dense rankings fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from ingest.chunker import Chunk
+from ingest.embed import Embedder
+from ingest.store import IndexVersion
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float  # fused reciprocal-rank score
+    dense: float  # cosine similarity of the chunk to the query
+
+
+@dataclass
+class Filters:
+    kind: str | None = None
+    document: str | None = None  # a document id, or a folder prefix of one
+    project: str | None = None  # the first path component, e.g. "kserve"
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        version: IndexVersion,
+        embedder: Embedder,
+        candidates: int = 50,
+        dense_weight: float = 1.0,
+        sparse_weight: float = 1.0,
+        rrf_k: int = 60,
+    ) -> None:
+        self.version = version
+        self.chunks = version.chunks
+        self.embedder = embedder
+        self.candidates = candidates
+        self.weights = (dense_weight, sparse_weight)
+        self.rrf_k = rrf_k
+        self._bm25 = bm25s.BM25()
+        if self.chunks:
+            self._bm25.index(
+                bm25s.tokenize(
+                    [c.embed_text for c in self.chunks],
+                    stopwords="en",
+                    stemmer=_STEMMER,
+                    show_progress=False,
+                ),
+                show_progress=False,
+            )
+
+    def search(
+        self, query: str, k: int = 5, filters: Filters | None = None, qvec: np.ndarray | None = None
+    ) -> list[Hit]:
+        n = len(self.chunks)
+        if n == 0:
+            return []
+        if qvec is None:
+            qvec = self.embedder.embed_query(query)
+        allowed = self._mask(filters)
+        pool = min(n, max(self.candidates, k))
+
+        depth = n if allowed is not None else pool
+        scores, ids = self.version.vectors.search(qvec.reshape(1, -1), depth)
+        dense = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+        dense_rank = [i for i in dense if allowed is None or allowed[i]][:pool]
+
+        terms = tokenize([query])[0]
+        sparse_rank: list[int] = []
+        if terms:
+            bm = self._bm25.get_scores(terms)
+            if allowed is not None:
+                bm = np.where(allowed, bm, 0.0)
+            top = np.argsort(-bm)[:pool]
+            sparse_rank = [int(i) for i in top if bm[i] > 0]
+
+        fused: dict[int, float] = {}
+        for weight, ranking in zip(self.weights, (dense_rank, sparse_rank), strict=True):
+            for rank, i in enumerate(ranking):
+                fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
+        best = sorted(fused, key=lambda i: -fused[i])[:k]
+        return [Hit(self.chunks[i], fused[i], dense.get(i, self._cosine(qvec, i))) for i in best]
+
+    def _cosine(self, qvec: np.ndarray, row: int) -> float:
+        return float(np.dot(self.version.vectors.reconstruct(row), qvec))
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if not filters or not (filters.kind or filters.document or filters.project):
+            return None
+        doc = (filters.document or "").strip("/")
+        return np.array(
+            [
+                (not filters.kind or c.kind == filters.kind)
+                and (
+                    not doc
+                    or c.doc_path == doc
+                    or c.doc_path.startswith(doc + "/")
+                    or c.doc_path.endswith("/" + doc)
+                )
+                and (not filters.project or c.doc_path.split("/", 1)[0] == filters.project)
+                for c in self.chunks
+            ],
+            dtype=bool,
+        )
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words without stop words, for lexical overlap."""
+    return set(tokenize([text])[0]) if _WORD.search(text.lower()) else set()

@@ -1,0 +1,89 @@
+"""Request and response bodies of the HTTP API (the UI imports these, nothing else of ours)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Kind = Literal["whitepaper", "glossary", "blog", "news", "talk", "doc"]
+
+
+class Filters(BaseModel):
+    kind: Kind | None = Field(None, description="Only passages from documents of this kind.")
+    document: str | None = Field(
+        None, description="Only this document id (e.g. 'cnai/glossary.md') or folder prefix."
+    )
+    project: str | None = Field(
+        None, description="Only documents under this top folder (e.g. 'kserve')."
+    )
+
+
+class _Query(BaseModel):
+    k: int = Field(5, ge=1, le=50, description="How many passages to retrieve.")
+    filters: Filters | None = None
+
+
+def _text(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value.strip()
+
+
+class SearchRequest(_Query):
+    query: str = Field(..., min_length=1, max_length=2000, description="What to look for.")
+
+    @field_validator("query")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return _text(value, "query")
+
+
+class AskRequest(_Query):
+    question: str = Field(..., min_length=1, max_length=2000, description="A question.")
+
+    @field_validator("question")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return _text(value, "question")
+
+
+class Source(BaseModel):
+    path: str = Field(description="Document id: the path below the ingested folder's parent.")
+    title: str
+    section: str = Field(description="Heading path of the passage within the document.")
+    url: str = Field(description="Public link to the document, if known.")
+    kind: str
+    page: int | None = Field(None, description="PDF page of the passage.")
+    start: str | None = Field(None, description="Talk transcript time where the passage starts.")
+
+
+class SearchResult(BaseModel):
+    chunk_id: str
+    text: str
+    score: float = Field(description="Fused reciprocal-rank score; higher is better.")
+    source: Source
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+    timings_ms: dict[str, float]
+
+
+class Citation(BaseModel):
+    id: int = Field(description="The n of the [n] markers in the answer.")
+    chunk_id: str
+    text: str
+    source: Source
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
