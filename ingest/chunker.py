@@ -36,7 +36,7 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """The text the embedder sees: the breadcrumb first, so headings count in retrieval."""
-        crumb = " > ".join(p for p in (self.title, self.section) if p)
+        crumb = _crumb(self.title, self.section)
         return f"{crumb}\n{self.text}" if crumb else self.text
 
 
@@ -101,11 +101,6 @@ class Chunker:
     def __init__(self, count_tokens: TokenCounter, chunk_tokens: int = 220) -> None:
         self.count = count_tokens
         self.limit = chunk_tokens
-        self._oversize = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_tokens,
-            chunk_overlap=min(32, chunk_tokens // 8),
-            length_function=count_tokens,
-        )
 
     def settings(self) -> dict[str, int | str]:
         return {"strategy": "headings+blocks", "chunk_tokens": self.limit}
@@ -116,9 +111,10 @@ class Chunker:
             for seg in doc.segments:
                 for path, body in split_sections(seg.text):
                     section = " > ".join(_drop_title(path, doc.title))
-                    pieces += [(section, t, dict(seg.meta)) for t in self._pack(body, section)]
+                    texts = self._pack(body, _crumb(doc.title, section))
+                    pieces += [(section, t, dict(seg.meta)) for t in texts]
         else:
-            pieces = self._pack_segments(doc.segments)
+            pieces = self._pack_segments(doc.segments, doc.title)
         return [
             Chunk(
                 chunk_id=_chunk_id(doc.path, i, text),
@@ -134,11 +130,12 @@ class Chunker:
             for i, (section, text, meta) in enumerate(pieces)
         ]
 
-    def _budget(self, section: str) -> int:
-        return max(16, self.limit - self.count(section) - 2)
+    def _budget(self, crumb: str) -> int:
+        """Tokens left for the text once the breadcrumb that leads ``embed_text`` is counted."""
+        return max(16, self.limit - self.count(crumb) - 2)
 
-    def _pack(self, body: str, section: str) -> list[str]:
-        budget = self._budget(section)
+    def _pack(self, body: str, crumb: str) -> list[str]:
+        budget = self._budget(crumb)
         out: list[str] = []
         current: list[str] = []
         used = 0
@@ -147,7 +144,7 @@ class Chunker:
             if size > budget:
                 out += ["\n\n".join(current)] if current else []
                 current, used = [], 0
-                out += self._oversize.split_text(block)
+                out += self._oversize(budget).split_text(block)
                 continue
             if current and used + size > budget:
                 out.append("\n\n".join(current))
@@ -158,8 +155,13 @@ class Chunker:
             out.append("\n\n".join(current))
         return [t for t in out if t.strip()]
 
+    def _oversize(self, budget: int) -> RecursiveCharacterTextSplitter:
+        return RecursiveCharacterTextSplitter(
+            chunk_size=budget, chunk_overlap=min(32, budget // 8), length_function=self.count
+        )
+
     def _pack_segments(
-        self, segments: list[Segment]
+        self, segments: list[Segment], title: str
     ) -> list[tuple[str, str, dict[str, str | int]]]:
         """Pages and transcript cues: pack within a page, keep the first position of each chunk."""
         out: list[tuple[str, str, dict[str, str | int]]] = []
@@ -174,12 +176,16 @@ class Chunker:
                 section = f"page {meta['page']}" if "page" in meta else ""
                 out += [
                     (section, t, meta)
-                    for t in self._pack("\n\n".join(s.text for s in group), section)
+                    for t in self._pack("\n\n".join(s.text for s in group), _crumb(title, section))
                 ]
                 group = []
             if "_end" not in seg.meta and seg.text.strip():
                 group.append(seg)
         return out
+
+
+def _crumb(title: str, section: str) -> str:
+    return " > ".join(p for p in (title, section) if p)
 
 
 def _drop_title(path: list[str], title: str) -> list[str]:
