@@ -54,8 +54,11 @@ class Embedder:
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
 
+    def word_pieces(self, text: str) -> list[str]:
+        return list(self._tokenizer.tokenize(text))
+
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def embed(
         self, texts: list[str], batch_size: int = 32, progress: Progress | None = None

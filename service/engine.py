@@ -12,6 +12,7 @@ from service import schemas
 from service.answer import Answer, ExtractiveAnswerer
 from service.retrieval import Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
+from service.vocabulary import Vocabulary
 
 
 class Timer:
@@ -43,8 +44,11 @@ class Engine:
             sparse_weight=settings.sparse_weight,
             rrf_k=settings.rrf_k,
         )
+        vocabulary = Vocabulary(
+            (c.embed_text for c in self.version.chunks), self.embedder.word_pieces
+        )
         self.answerer = ExtractiveAnswerer(
-            self.version, settings.answer_sentences, settings.min_evidence
+            self.version, vocabulary, settings.answer_sentences, settings.min_evidence
         )
 
     def search(self, req: schemas.SearchRequest) -> schemas.SearchResponse:

@@ -35,7 +35,8 @@ class ServiceSettings(BaseSettings):
         0.35,
         ge=-1,
         le=1,
-        description="Abstain when no retrieved passage reaches this cosine similarity.",
+        description="Abstain when no sentence of the retrieved passages reaches this cosine "
+        "similarity to the question (chosen on the dev set's unanswerable questions).",
     )
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an answer.")
 
