@@ -33,6 +33,12 @@ class Chunk:
     ordinal: int
     meta: dict[str, str | int] = field(default_factory=dict)
 
+    def sentence_context(self, start: int, end: int) -> str:
+        """A sentence as embedded: under its own heading, which often names what it is about."""
+        heading = self.section.rsplit(" > ", 1)[-1]
+        sentence = self.text[start:end]
+        return f"{heading}: {sentence}" if heading else sentence
+
     @property
     def embed_text(self) -> str:
         """The text the embedder sees: the breadcrumb first, so headings count in retrieval."""

@@ -119,7 +119,9 @@ def ingest(
         raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
 
     spans = [sentence_spans(c.text) for c in fresh]
-    sentences = [c.text[s:e] for c, sp in zip(fresh, spans, strict=True) for s, e in sp]
+    sentences = [
+        c.sentence_context(s, e) for c, sp in zip(fresh, spans, strict=True) for s, e in sp
+    ]
     texts = [c.embed_text for c in fresh] + sentences
     with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
         vecs = embedder.embed(texts, batch_size, bar)

@@ -191,7 +191,9 @@ def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
     if len(chunks) != len(vectors) or len(data.spans) != len(chunks):
         raise ValueError("one vector and one span list per chunk")
     index.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
+    # One clock reading: two would let a second boundary fall between them and break the order.
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}"
     folder = index / f"v-{stamp}"
     tmp = index / f".tmp-{stamp}"
     tmp.mkdir()

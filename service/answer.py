@@ -59,7 +59,7 @@ class ExtractiveAnswerer:
         version: IndexVersion,
         vocabulary: Vocabulary,
         max_sentences: int = 3,
-        min_evidence: float = 0.35,
+        min_evidence: float = 0.3,
     ) -> None:
         self.version = version
         self.vocabulary = vocabulary

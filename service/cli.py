@@ -27,8 +27,9 @@ corpus_app = typer.Typer(
     help="The bundled knowledge base and its public sources.", no_args_is_help=True
 )
 app.add_typer(corpus_app, name="corpus")
-err = Console(stderr=True)
-out = Console()
+# soft_wrap keeps each message on one line, whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 T = TypeVar("T")
 
 IndexOpt = Annotated[
@@ -78,6 +79,7 @@ def ingest(
 
     def body() -> None:
         from ingest.embed import Embedder
+        from ingest.pipeline import discover
         from ingest.pipeline import ingest as run_ingest
         from ingest.settings import IngestSettings
 
@@ -86,6 +88,7 @@ def ingest(
                 index=index, embedding_model=model, chunk_tokens=chunk_tokens, threads=threads
             )
         )
+        discover(paths)  # bad paths fail before the model takes seconds to load
         embedder = Embedder(settings.embedding_model, threads=settings.threads)
         report = run_ingest(
             paths, settings.index, embedder, settings.chunk_tokens, settings.batch_size, progress
@@ -144,6 +147,7 @@ def ui(
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     raise typer.Exit(subprocess.call(cmd, env=env))
 

@@ -34,8 +34,10 @@ class Timer:
 class Engine:
     def __init__(self, settings: ServiceSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        # The index first: a missing one is reported before the model takes seconds to load.
+        model = embedder.model_id if embedder else settings.embedding_model
+        self.version: IndexVersion = load_index(settings.index, expect_model=model)
         self.embedder = embedder or Embedder(settings.embedding_model, threads=settings.threads)
-        self.version: IndexVersion = load_index(settings.index, expect_model=self.embedder.model_id)
         self.retriever = HybridRetriever(
             self.version,
             self.embedder,

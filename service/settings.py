@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     sparse_weight: float = Field(1.0, ge=0, le=10, description="Weight of the BM25 ranking in RRF.")
     rrf_k: int = Field(60, ge=1, le=1000, description="Rank constant of reciprocal-rank fusion.")
     min_evidence: float = Field(
-        0.35,
+        0.3,
         ge=-1,
         le=1,
         description="Abstain when no sentence of the retrieved passages reaches this cosine "

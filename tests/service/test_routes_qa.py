@@ -1,0 +1,107 @@
+"""POST /v1/search and POST /v1/ask over a real index with the real embedder."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from ingest.embed import Embedder
+from tests.service.conftest import make_client
+
+
+def test_search_returns_the_passage_about_the_query_first(client: TestClient) -> None:
+    resp = client.post("/v1/search", json={"query": "partition a GPU into isolated slices", "k": 3})
+    assert resp.status_code == 200
+    results = resp.json()["results"]
+    assert len(results) == 3
+    top = results[0]
+    assert "Multi-Instance GPU" in top["text"] or "MIG" in top["text"]
+    assert top["source"]["path"] == "notes/gpu-sharing.md"
+    assert top["source"]["title"] == "Sharing GPUs between workloads"
+    assert top["source"]["url"] == "https://example.org/notes/gpu-sharing"
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+def test_search_filters_by_kind(client: TestClient) -> None:
+    resp = client.post(
+        "/v1/search", json={"query": "GPU sharing", "k": 5, "filters": {"kind": "glossary"}}
+    )
+    assert resp.status_code == 200
+    assert {r["source"]["kind"] for r in resp.json()["results"]} == {"glossary"}
+
+
+def test_ask_answers_with_markers_that_match_the_citations(client: TestClient) -> None:
+    resp = client.post(
+        "/v1/ask", json={"question": "What does scaling to zero cost the first request?"}
+    )
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["abstained"] is False
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])}
+    assert markers == {c["id"] for c in body["citations"]}
+    assert "cold start" in body["answer"]
+    assert any(c["source"]["path"] == "notes/model-serving.md" for c in body["citations"])
+    assert body["timings_ms"]["total"] >= body["timings_ms"]["embed"]
+
+
+def test_ask_abstains_when_no_passage_supports_the_question(client: TestClient) -> None:
+    resp = client.post("/v1/ask", json={"question": "What is the best recipe for banana bread?"})
+    body = resp.json()
+    assert resp.status_code == 200
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert "[" not in body["answer"]
+
+
+def test_ask_abstains_on_a_name_the_knowledge_base_never_mentions(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "How do I shard GPUs with Zorblax?"}).json()
+    assert body["abstained"] is True
+    assert "Zorblax" in body["answer"]
+
+
+def test_empty_question_is_rejected_with_a_message(client: TestClient) -> None:
+    resp = client.post("/v1/ask", json={"question": "   "})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert "question" in resp.json()["error"]["message"]
+
+
+def test_oversized_question_is_rejected_with_a_message(client: TestClient) -> None:
+    resp = client.post("/v1/ask", json={"question": "why " * 600})
+    assert resp.status_code == 422
+    assert "2000" in resp.json()["error"]["message"]
+
+
+def test_out_of_range_k_is_rejected(client: TestClient) -> None:
+    resp = client.post("/v1/search", json={"query": "gpu", "k": 0})
+    assert resp.status_code == 422
+    assert "k" in resp.json()["error"]["message"]
+
+
+def test_missing_index_gives_503_that_says_how_to_build_one(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    with make_client(tmp_path / "nothing-here", embedder) as c:
+        resp = c.post("/v1/ask", json={"question": "What is MIG?"})
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "index_not_found"
+        assert "cnai ingest" in resp.json()["error"]["message"]
+        assert c.get("/readyz").status_code == 503
+        assert c.get("/healthz").status_code == 200
+
+
+def test_index_built_with_another_model_is_refused(index_copy: Path, embedder: Embedder) -> None:
+    version = index_copy / (index_copy / "CURRENT").read_text().strip()
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["model"] = "someone/else-model"
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with make_client(index_copy, embedder) as c:
+        resp = c.post("/v1/search", json={"query": "GPU"})
+        ready = c.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "index_mismatch"
+    assert "someone/else-model" in resp.json()["error"]["message"]
+    assert ready.status_code == 503

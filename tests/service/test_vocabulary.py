@@ -1,0 +1,25 @@
+"""Names the knowledge base never mentions."""
+
+from __future__ import annotations
+
+from ingest.embed import Embedder
+from service.vocabulary import Vocabulary
+
+TEXTS = [
+    "Kubeflow pipelines run on Kubernetes.",
+    "MIG partitions an accelerator; vulnerability scans.",
+]
+
+
+def test_unknown_product_names_are_reported(embedder: Embedder) -> None:
+    vocab = Vocabulary(TEXTS, embedder.word_pieces)
+    assert vocab.unknown_names("Does Slurm beat Kubeflow on an H100 with vLLM?") == [
+        "Slurm",
+        "H100",
+        "vLLM",
+    ]
+
+
+def test_plain_words_typos_and_abbreviations_are_not_names(embedder: Embedder) -> None:
+    vocab = Vocabulary(TEXTS, embedder.word_pieces)
+    assert vocab.unknown_names("Any headaches with Kuberntes vuln scans on MIG, skim-wise?") == []

@@ -1,0 +1,1 @@
+"""Tests of the chat UI, run against a live API on loopback."""

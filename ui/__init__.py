@@ -1,0 +1,1 @@
+"""The Streamlit chat UI and its HTTP client for the API."""
