@@ -109,16 +109,17 @@ class Chunker:
         self.limit = chunk_tokens
 
     def settings(self) -> dict[str, int | str]:
-        return {"strategy": "headings+blocks", "chunk_tokens": self.limit}
+        return {"strategy": "headings+blocks+merge", "chunk_tokens": self.limit}
 
     def chunk(self, doc: SourceDocument) -> list[Chunk]:
         pieces: list[tuple[str, str, dict[str, str | int]]] = []
         if doc.format == "markdown":
             for seg in doc.segments:
-                for path, body in split_sections(seg.text):
-                    section = " > ".join(_drop_title(path, doc.title))
-                    texts = self._pack(body, _crumb(doc.title, section))
-                    pieces += [(section, t, dict(seg.meta)) for t in texts]
+                sections = [
+                    (_drop_title(path, doc.title), body) for path, body in split_sections(seg.text)
+                ]
+                for path, text in self._merge_small(doc.title, sections):
+                    pieces.append((" > ".join(path), text, dict(seg.meta)))
         else:
             pieces = self._pack_segments(doc.segments, doc.title)
         return [
@@ -135,6 +136,49 @@ class Chunker:
             )
             for i, (section, text, meta) in enumerate(pieces)
         ]
+
+    def _merge_small(
+        self, title: str, sections: list[tuple[list[str], str]]
+    ) -> list[tuple[list[str], str]]:
+        """Pack whole small sections that share a parent into one chunk, under their headings.
+
+        Glossary entries, charter items and onboarding steps are a few lines each: alone they
+        make chunks too thin to retrieve; together they carry their context.
+        """
+        out: list[tuple[list[str], str]] = []
+        group: list[tuple[list[str], str]] = []
+
+        def text_of(parts: list[tuple[list[str], str]], prefix: list[str]) -> str:
+            lines = []
+            for path, body in parts:
+                below = path[len(prefix) :]
+                lines.append((f"### {' > '.join(below)}\n" if below else "") + body.strip())
+            return "\n\n".join(line for line in lines if line.strip())
+
+        def flush() -> None:
+            if group:
+                prefix = _common_prefix([p for p, _ in group])
+                out.append((prefix, text_of(group, prefix)))
+                group.clear()
+
+        for path, body in sections:
+            if not body.strip():
+                continue
+            texts = self._pack(body, _crumb(title, " > ".join(path)))
+            if len(texts) != 1:
+                flush()
+                out += [(path, t) for t in texts]
+                continue
+            if group:
+                prefix = _common_prefix([p for p, _ in group] + [path])
+                related = len(prefix) >= max(len(path), len(group[-1][0])) - 1
+                merged = text_of(group + [(path, body)], prefix)
+                budget = self._budget(_crumb(title, " > ".join(prefix)))
+                if not related or self.count(merged) > budget:
+                    flush()
+            group.append((path, texts[0]))
+        flush()
+        return out
 
     def _budget(self, crumb: str) -> int:
         """Tokens left for the text once the breadcrumb that leads ``embed_text`` is counted."""
@@ -192,6 +236,15 @@ class Chunker:
 
 def _crumb(title: str, section: str) -> str:
     return " > ".join(p for p in (title, section) if p)
+
+
+def _common_prefix(paths: list[list[str]]) -> list[str]:
+    prefix: list[str] = []
+    for parts in zip(*paths, strict=False):
+        if len(set(parts)) != 1:
+            break
+        prefix.append(parts[0])
+    return prefix
 
 
 def _drop_title(path: list[str], title: str) -> list[str]:

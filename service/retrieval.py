@@ -19,7 +19,7 @@ _STEMMER = Stemmer.Stemmer("english")
 @dataclass
 class Hit:
     chunk: Chunk
-    score: float  # fused reciprocal-rank score
+    score: float  # rerank score, or the fused reciprocal-rank score when reranking is off
     dense: float  # cosine similarity of the chunk to the query
 
 
@@ -45,6 +45,7 @@ class HybridRetriever:
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
         rrf_k: int = 60,
+        rerank_depth: int = 30,
     ) -> None:
         self.version = version
         self.chunks = version.chunks
@@ -52,6 +53,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.weights = (dense_weight, sparse_weight)
         self.rrf_k = rrf_k
+        self.rerank_depth = rerank_depth
         self._bm25 = bm25s.BM25()
         if self.chunks:
             self._bm25.index(
@@ -82,6 +84,7 @@ class HybridRetriever:
 
         terms = tokenize([query])[0]
         sparse_rank: list[int] = []
+        bm: np.ndarray | None = None
         if terms:
             bm = self._bm25.get_scores(terms)
             if allowed is not None:
@@ -93,8 +96,33 @@ class HybridRetriever:
         for weight, ranking in zip(self.weights, (dense_rank, sparse_rank), strict=True):
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
-        best = sorted(fused, key=lambda i: -fused[i])[:k]
-        return [Hit(self.chunks[i], fused[i], dense.get(i, self._cosine(qvec, i))) for i in best]
+        order = sorted(fused, key=lambda i: -fused[i])
+        scores = fused
+        if self.rerank_depth:
+            top = order[: max(k, self.rerank_depth)]
+            cosine = {i: dense.get(i, self._cosine(qvec, i)) for i in top}
+            scores = self._rerank(top, qvec, cosine, bm)
+            order = sorted(top, key=lambda i: -scores[i])
+        return [
+            Hit(self.chunks[i], scores[i], dense.get(i, self._cosine(qvec, i))) for i in order[:k]
+        ]
+
+    def _rerank(
+        self, rows: list[int], qvec: np.ndarray, cosine: dict[int, float], bm: np.ndarray | None
+    ) -> dict[int, float]:
+        """Score candidates by the passage, its best sentence and its BM25 share.
+
+        The best sentence (embedded under its heading at ingest time) finds the one line that
+        answers inside a long passage; BM25 keeps exact names and acronyms in play.
+        """
+        top_bm = max((float(bm[i]) for i in rows), default=0.0) if bm is not None else 0.0
+        out = {}
+        for i in rows:
+            _, vectors = self.version.sentences(i)
+            best = float((vectors @ qvec).max()) if len(vectors) else cosine[i]
+            lexical = float(bm[i]) / top_bm if bm is not None and top_bm > 0 else 0.0
+            out[i] = 0.5 * cosine[i] + best + 0.5 * lexical
+        return out
 
     def _cosine(self, qvec: np.ndarray, row: int) -> float:
         return float(np.dot(self.version.vectors.reconstruct(row), qvec))

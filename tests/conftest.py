@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -164,3 +165,20 @@ def index_copy(tiny_index: Path, tmp_path: Path) -> Path:
 def engine(tiny_index: Path, embedder: Embedder) -> Engine:
     """The real engine (hybrid retriever and extractive answerer) over ``tiny_index``."""
     return Engine(ServiceSettings(index=tiny_index), embedder)
+
+
+def shared_corpus() -> Path:
+    """The reference corpora (read-only), from CNAI_SHARED_CORPUS or ../shared/corpus."""
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+    return Path(os.environ.get("CNAI_SHARED_CORPUS", default))
+
+
+@pytest.fixture(scope="session")
+def cnai_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the real CNAI documents, built once per session (about a minute)."""
+    folder = shared_corpus() / "cnai"
+    if not folder.is_dir():
+        pytest.skip(f"reference corpus not found at {folder}; set CNAI_SHARED_CORPUS")
+    index = tmp_path_factory.mktemp("cnai_index") / "index"
+    ingest([folder], index, embedder, show_progress=False)
+    return index

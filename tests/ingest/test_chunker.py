@@ -40,19 +40,43 @@ TABLE = "\n".join(
 
 
 def test_sections_split_on_headings_with_the_heading_path_as_breadcrumb():
-    body = (
-        "# Guide\n\nIntro text.\n\n## Serving\n\nServing text.\n\n### Autoscaling\n\n"
-        "Scaling text.\n\n## Storage\n\nStorage text.\n"
+    intro, serving, scaling, storage = (
+        prose(8, "intro"),
+        prose(8, "serve"),
+        prose(8, "scale"),
+        prose(8, "store"),
     )
-    chunks = chunk(body)
+    body = (
+        f"# Guide\n\n{intro}\n\n## Serving\n\n{serving}\n\n### Autoscaling\n\n"
+        f"{scaling}\n\n## Storage\n\n{storage}\n"
+    )
+    chunks = chunk(body, limit=16)  # too small for two sections to share a chunk
     assert [(c.section, c.text) for c in chunks] == [
-        ("", "Intro text."),
-        ("Serving", "Serving text."),
-        ("Serving > Autoscaling", "Scaling text."),
-        ("Storage", "Storage text."),
+        ("", intro),
+        ("Serving", serving),
+        ("Serving > Autoscaling", scaling),
+        ("Storage", storage),
     ]
-    assert chunks[2].embed_text == "Guide > Serving > Autoscaling\nScaling text."
+    assert chunks[2].embed_text == f"Guide > Serving > Autoscaling\n{scaling}"
     assert chunks[0].embed_text.startswith("Guide\n")
+
+
+def test_small_related_sections_share_a_chunk_under_their_headings():
+    body = (
+        "## Steps\n\n### Read\n\nRead the paper.\n\n### Join\n\nJoin the meetings.\n\n"
+        f"## Big\n\n{prose(150)}\n"
+    )
+    chunks = chunk(body, limit=200)
+    assert [c.section for c in chunks] == ["Steps", "Big"]
+    assert chunks[0].text == "### Read\nRead the paper.\n\n### Join\nJoin the meetings."
+
+
+def test_small_sections_are_not_merged_past_the_token_limit():
+    body = "".join(f"## Part {i}\n\n{prose(40)}\n\n" for i in range(4))
+    chunks = chunk(body, limit=100)
+    assert all(words(c.embed_text) <= 100 for c in chunks)
+    assert [c.section for c in chunks] == ["", ""]
+    assert "### Part 0" in chunks[0].text and "### Part 2" in chunks[1].text
 
 
 def test_leading_h1_is_kept_in_section_when_it_differs_from_the_title():
@@ -145,10 +169,10 @@ def test_every_chunk_of_the_whitepaper_fits_the_limit_with_the_real_tokenizer(em
 
 
 def test_chunk_ids_are_stable_across_runs_and_change_with_the_text():
-    body = "## A\n\nFirst section text.\n\n## B\n\nSecond section text.\n"
-    first = [c.chunk_id for c in chunk(body)]
-    again = [c.chunk_id for c in chunk(body)]
-    edited = [c.chunk_id for c in chunk(body.replace("Second", "Other"))]
+    body = f"## A\n\nFirst {prose(10)}\n\n## B\n\nSecond {prose(10)}\n"
+    first = [c.chunk_id for c in chunk(body, limit=16)]
+    again = [c.chunk_id for c in chunk(body, limit=16)]
+    edited = [c.chunk_id for c in chunk(body.replace("Second", "Other"), limit=16)]
     assert first == again
     assert len(set(first)) == len(first)
     assert edited[0] == first[0] and edited[1] != first[1]
