@@ -34,9 +34,12 @@ class Vocabulary:
         if len(w) >= 4 and i < len(self._sorted) and self._sorted[i].startswith(w):
             return True  # an abbreviation of a known word, e.g. "vuln"
         if len(w) >= 5:
-            return w in self._deletions or any(
-                d in self.words or d in self._deletions for d in _deletions(w)
-            )
+            # One letter missing or extra; a swapped letter only in longer words, where it is
+            # far less likely to turn one real name into another.
+            if w in self._deletions or any(d in self.words for d in _deletions(w)):
+                return True
+            if len(w) >= 7 and any(d in self._deletions for d in _deletions(w)):
+                return True
         return False
 
     def unknown_names(self, question: str) -> list[str]:

@@ -23,3 +23,8 @@ def test_unknown_product_names_are_reported(embedder: Embedder) -> None:
 def test_plain_words_typos_and_abbreviations_are_not_names(embedder: Embedder) -> None:
     vocab = Vocabulary(TEXTS, embedder.word_pieces)
     assert vocab.unknown_names("Any headaches with Kuberntes vuln scans on MIG, skim-wise?") == []
+
+
+def test_a_short_name_is_not_taken_for_a_different_word_two_edits_away(embedder: Embedder) -> None:
+    vocab = Vocabulary(["The mperfs tool reports numbers."], embedder.word_pieces)
+    assert vocab.unknown_names("Any MLPerf results?") == ["MLPerf"]
