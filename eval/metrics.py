@@ -1,12 +1,24 @@
-"""Retrieval and answer metrics, each a small pure function with worked examples in the tests."""
+"""Retrieval and answer metrics, each a small pure function with worked examples in the tests.
+
+Edge cases, the same everywhere: a metric that does not apply to a question is ``None`` and is
+left out of every mean (retrieval and reference metrics on unanswerable questions; faithfulness
+and citation precision on abstentions and on answers with no sentence or no citation). An
+abstention on an answerable question scores 0 key-fact recall and 0 token F1.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+import string
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from eval.dataset import Gold
+from service.support import SUPPORTED
 
 _MARKUP = re.compile(r"[*_`]")
 _CITE = re.compile(r"\[\d+\]")
@@ -55,17 +67,26 @@ def gold_recall_at(ranks: list[list[int]], k: int) -> float:
 
 
 def ndcg_at(ranks: list[list[int]], k: int, needed: int) -> float:
-    """Binary-relevance nDCG; ``needed`` is how many distinct relevant passages are ideal."""
-    relevant = {r for rs in ranks for r in rs if r <= k}
-    dcg = sum(1.0 / math.log2(r + 1) for r in relevant)
+    """Binary-relevance nDCG; ``needed`` is how many distinct relevant passages are ideal.
+
+    Each gold entry earns credit once, at its best rank not already credited to another, and
+    only the best ``needed`` credits count: with alternatives (needed=1) that is the first
+    relevant passage, so extra copies of the same evidence cannot push nDCG above 1.
+    """
+    used: set[int] = set()
+    for found in sorted((sorted(r for r in rs if r <= k) for rs in ranks), key=lambda f: f[:1]):
+        free = [r for r in found if r not in used]
+        if free:
+            used.add(free[0])
+    dcg = sum(1.0 / math.log2(r + 1) for r in sorted(used)[:needed])
     ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(needed, k) + 1))
     return dcg / ideal if ideal else 0.0
 
 
-def key_fact_recall(answer: str, facts: Sequence[str]) -> float:
+def key_fact_recall(answer: str, facts: Sequence[str]) -> float | None:
     """Share of key facts whose any '|'-separated alternative appears in the answer."""
     if not facts:
-        return 0.0
+        return None
     body = normalise(_CITE.sub("", answer))
     found = sum(any(normalise(alt) in body for alt in f.split("|") if alt.strip()) for f in facts)
     return found / len(facts)
@@ -99,3 +120,94 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     pos = (len(ordered) - 1) * q
     low, high = math.floor(pos), math.ceil(pos)
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+# --- answers against the reference -------------------------------------------------------
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def squad_normalise(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower().translate(_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD token F1 of the answer (citation markers removed) against the reference."""
+    pred = squad_normalise(_CITE.sub(" ", answer)).split()
+    gold = squad_normalise(reference).split()
+    if not pred or not gold:
+        return float(pred == gold)
+    same = sum((Counter(pred) & Counter(gold)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+# --- answers against the passages --------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    """One answer sentence without its markers, and the citation numbers it carries."""
+
+    text: str
+    cited: list[int] = field(default_factory=list)
+
+
+# A sentence ends after . ! or ? (plus closing quotes and any [n] markers), or after a run of
+# markers, when what follows starts a new sentence; markers right after the stop belong to it.
+_SENTENCE_END = re.compile(
+    r"(?:[.!?][\"')\]]*(?:\s*\[\d+\])*|(?:\s*\[\d+\])+)(?=\s+[\"'(\[*A-Z0-9-]|\s*$)"
+)
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_WORD = re.compile(r"\w")
+
+
+def answer_claims(answer: str) -> list[Claim]:
+    """Split an answer into sentences; each keeps the numbers of its own [n] markers."""
+    claims: list[Claim] = []
+    cursor = 0
+    for match in _SENTENCE_END.finditer(answer):
+        _add_claim(claims, answer[cursor : match.end()])
+        cursor = match.end()
+    _add_claim(claims, answer[cursor:])
+    return claims
+
+
+def _add_claim(claims: list[Claim], part: str) -> None:
+    cited = [int(n) for n in _MARKER.findall(part)]
+    text = " ".join(_BULLET.sub("", _MARKER.sub("", part)).split())
+    if _WORD.search(text):
+        claims.append(Claim(text, cited))
+    elif cited and claims:
+        claims[-1].cited += cited  # a marker alone after the stop: it cites the sentence before
+
+
+def faithfulness(support: np.ndarray) -> float | None:
+    """Share of answer sentences (rows) that some passage (column) supports; None for none."""
+    if support.shape[0] == 0:
+        return None
+    if support.shape[1] == 0:
+        return 0.0
+    return float((support.max(axis=1) >= SUPPORTED).mean())
+
+
+def citation_precision(cited: Sequence[Sequence[int | None]], support: np.ndarray) -> float | None:
+    """Share of cited sentences that a passage they cite supports.
+
+    ``cited[i]`` lists the support columns sentence i's markers point at (None for a marker
+    that names no citation); sentences without markers are not counted. None when no sentence
+    cites anything.
+    """
+    counted = [(i, cols) for i, cols in enumerate(cited) if cols]
+    if not counted:
+        return None
+    good = sum(
+        any(c is not None and support[i, c] >= SUPPORTED for c in cols) for i, cols in counted
+    )
+    return good / len(counted)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from eval import metrics as m
 from eval.dataset import Gold
+from service.support import SUPPORTED
 
 GOLD = [Gold(source="whitepaper.md", evidence=["GPUs are scarce"])]
 RETRIEVED = [
@@ -50,7 +52,21 @@ def test_key_fact_recall_accepts_alternatives_and_ignores_markers() -> None:
         2 / 3
     )
     assert m.key_fact_recall("", facts) == 0.0
-    assert m.key_fact_recall("anything", []) == 0.0
+
+
+def test_key_fact_recall_does_not_apply_without_key_facts() -> None:
+    assert m.key_fact_recall("anything", []) is None
+
+
+def test_ndcg_never_exceeds_one_when_several_passages_hold_the_same_evidence() -> None:
+    assert m.ndcg_at([[1, 2, 3]], 5, needed=1) == 1.0
+    assert m.ndcg_at([[2, 3]], 5, needed=1) == pytest.approx(1 / math.log2(3))
+
+
+def test_ndcg_of_multi_hop_credits_each_gold_passage_once() -> None:
+    # Two chunks hold gold #1, none holds gold #2: only one of the two needed is found.
+    assert m.ndcg_at([[1, 2], []], 5, needed=2) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    assert m.ndcg_at([[1], [1, 2]], 5, needed=2) == 1.0
 
 
 def test_abstention_scores_take_unanswerable_questions_as_positives() -> None:
@@ -73,3 +89,78 @@ def test_abstention_scores_are_undefined_without_abstentions_or_unanswerables() 
 def test_percentile_interpolates_and_handles_empty() -> None:
     assert m.percentile([1, 2, 3, 4], 0.5) == 2.5
     assert m.percentile([], 0.5) is None
+
+
+def test_squad_normalisation_drops_case_punctuation_and_articles() -> None:
+    assert m.squad_normalise("The GPU, an  accelerator!") == "gpu accelerator"
+
+
+def test_token_f1_on_a_worked_example() -> None:
+    # answer tokens: mig splits card into seven parts (6); reference: mig makes seven
+    # partitions of card (6); shared: mig, card, seven -> P = R = 3/6, F1 = 0.5.
+    answer = "MIG splits the card into seven parts [1]."
+    assert m.token_f1(answer, "MIG makes seven partitions of a card.") == pytest.approx(0.5)
+    assert m.token_f1("Seven.", "seven") == 1.0
+    assert m.token_f1("nothing shared", "seven") == 0.0
+
+
+def test_token_f1_of_an_empty_answer_is_zero_and_of_two_empty_texts_one() -> None:
+    assert m.token_f1("", "seven partitions") == 0.0
+    assert m.token_f1("[1]", "") == 1.0  # SQuAD's convention for two empty answers
+
+
+def test_answer_claims_keep_the_markers_of_each_sentence() -> None:
+    claims = m.answer_claims(
+        "MIG cuts a card into seven parts. [1] MPS shares memory [2]. Yes! [1][2]"
+    )
+    assert [(c.text, c.cited) for c in claims] == [
+        ("MIG cuts a card into seven parts.", [1]),
+        ("MPS shares memory.", [2]),
+        ("Yes!", [1, 2]),
+    ]
+
+
+def test_answer_claims_split_unpunctuated_list_items_at_their_markers() -> None:
+    claims = m.answer_claims("- Containers [1]\n- Service meshes [2] According to [1] it is.")
+    assert [(c.text, c.cited) for c in claims] == [
+        ("Containers", [1]),
+        ("Service meshes", [2]),
+        ("According to it is.", [1]),
+    ]
+
+
+def test_an_empty_answer_has_no_claims() -> None:
+    assert m.answer_claims("") == []
+    assert m.answer_claims(" [1] ") == []
+
+
+HIGH, LOW = SUPPORTED + 0.1, SUPPORTED - 0.1
+
+
+def test_faithfulness_is_the_share_of_sentences_some_passage_supports() -> None:
+    support = np.array([[HIGH, LOW], [LOW, LOW], [LOW, SUPPORTED]])
+    assert m.faithfulness(support) == pytest.approx(2 / 3)
+
+
+def test_faithfulness_edge_cases() -> None:
+    assert m.faithfulness(np.zeros((0, 3))) is None  # no sentence: does not apply
+    assert m.faithfulness(np.zeros((2, 0))) == 0.0  # sentences but no passage at all
+
+
+def test_citation_precision_counts_only_cited_sentences() -> None:
+    support = np.array([[HIGH, LOW], [LOW, HIGH], [HIGH, HIGH], [LOW, LOW]])
+    # s0 cites col 0 (supported), s1 cites col 0 (not), s2 cites nothing (skipped),
+    # s3 cites a citation that does not exist and col 1 (neither supports).
+    cited: list[list[int | None]] = [[0], [0], [], [None, 1]]
+    assert m.citation_precision(cited, support) == pytest.approx(1 / 3)
+
+
+def test_citation_precision_accepts_any_cited_passage_that_supports() -> None:
+    support = np.array([[LOW, HIGH]])
+    assert m.citation_precision([[0, 1]], support) == 1.0
+    assert m.citation_precision([[None]], support) == 0.0
+
+
+def test_citation_precision_does_not_apply_without_citations() -> None:
+    assert m.citation_precision([[], []], np.ones((2, 1))) is None
+    assert m.citation_precision([], np.zeros((0, 1))) is None

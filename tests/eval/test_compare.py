@@ -1,0 +1,78 @@
+"""`cnai eval --compare`: configurations side by side on the same questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eval.compare import configurations, run_compare
+from service.cli import app
+from service.engine import Engine
+from service.settings import ServiceSettings
+
+
+def test_configurations_zero_one_ranking_each_and_add_rerank_when_it_exists() -> None:
+    configs, notes = configurations(ServiceSettings(), [], modes_available=False)
+    by_name = {c.name: c.overrides for c in configs}
+    assert by_name["dense only"]["sparse_weight"] == 0
+    assert by_name["BM25 only"]["dense_weight"] == 0
+    fields = ServiceSettings.model_fields
+    if "rerank" in fields or "rerank_depth" in fields:
+        assert "hybrid + rerank" in by_name
+    else:
+        assert any("rerank" in n for n in notes)
+
+
+def test_modes_are_compared_only_when_the_engine_takes_them() -> None:
+    configs, notes = configurations(ServiceSettings(), ["local"], modes_available=False)
+    assert not any(c.mode for c in configs)
+    assert any("not available yet" in n for n in notes)
+    configs, _ = configurations(ServiceSettings(), ["local", "openai"], modes_available=True)
+    assert [c.mode for c in configs if c.mode] == ["local", "openai"]
+
+
+def test_compare_writes_a_table_a_chart_and_one_report_per_configuration(
+    engine: Engine, tiny_dataset: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    result = run_compare(
+        tiny_dataset, engine, tmp_path, k=3, docs_roots=[tiny_corpus.parent], progress=False
+    )
+    names = [r.name for r in result.reports]
+    assert names[:3] == ["dense only", "BM25 only", "hybrid"]
+    assert names[-1] == "LangChain baseline"
+    data = json.loads((tmp_path / "compare.json").read_text())
+    assert [row["configuration"] for row in data["configurations"]] == names
+    assert {r.summary["n"] for r in result.reports} == {4}  # the same questions for each
+    table = (tmp_path / "compare.md").read_text()
+    assert "| LangChain baseline |" in table and "![compare](compare.png)" in table
+    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "dense-only" / "report.json").is_file()
+    assert (tmp_path / "langchain-baseline" / "metrics.png").is_file()
+
+
+@pytest.mark.usefixtures("cli_shares_the_model")
+def test_compare_without_the_documents_skips_the_baseline_with_a_note(
+    engine: Engine, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval", "--compare", "--dataset", str(tiny_dataset),
+            "--index", str(engine.version.folder.parent), "--out", str(tmp_path),
+            "--docs-root", str(tmp_path / "elsewhere"), "--no-plots", "--no-progress",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "LangChain baseline skipped" in result.output
+    assert "| hybrid |" in result.output
+
+
+def test_compare_refuses_api_and_check(tiny_dataset: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["eval", "--compare", "--check", "--dataset", str(tiny_dataset)]
+    )
+    assert result.exit_code == 2
+    assert "drop --api and --check" in result.output
