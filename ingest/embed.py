@@ -51,7 +51,7 @@ class Embedder:
                 "point CNAI_EMBEDDING_MODEL at a local sentence-transformers folder"
             ) from exc
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length)
+        self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
 
     def word_pieces(self, text: str) -> list[str]:

@@ -29,11 +29,24 @@ _ASKS_FIGURE = re.compile(
     re.IGNORECASE,
 )
 _FIGURE = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|half|double|twice|dozen)\b",
+    r"\d[\d,.]*%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|half|double|twice|dozen)\b",
     re.IGNORECASE,
 )
+_FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
+
+
+def _figures(text: str) -> set[str]:
+    return {f.lower().rstrip(".,") for f in _FIGURE.findall(text)}
+
+
 _LIST_ITEMS = 6
+
+
+@dataclass
+class Sentence:
+    text: str  # without its [n] markers
+    citations: list[int]  # the n of its markers, 1-based into Answer.citations
 
 
 @dataclass
@@ -41,6 +54,13 @@ class Answer:
     text: str
     abstained: bool
     citations: list[Hit] = field(default_factory=list)  # citation n is citations[n - 1]
+    sentences: list[Sentence] = field(default_factory=list)
+    # Support of each sentence by the passages it cites (service.support), one per sentence.
+    support: list[float] = field(default_factory=list)
+    mode: str = "extractive"  # the backend asked for (see fallback)
+    fallback: bool = False  # a generated answer had no supported sentence: this is extractive
+    dropped: int = 0  # generated sentences removed because no passage supported them
+    retrieval_query: str = ""  # what was searched: the question, or its standalone rewrite
 
 
 @dataclass(eq=False)
@@ -58,7 +78,7 @@ class ExtractiveAnswerer:
         self,
         version: IndexVersion,
         vocabulary: Vocabulary,
-        max_sentences: int = 3,
+        max_sentences: int = 4,
         min_evidence: float = 0.3,
     ) -> None:
         self.version = version
@@ -68,6 +88,17 @@ class ExtractiveAnswerer:
         self._rows = {c.chunk_id: i for i, c in enumerate(version.chunks)}
 
     def answer(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
+        screened = self.screen(question, qvec, hits)
+        if isinstance(screened, Answer):
+            return screened
+        chosen = self._select(screened)
+        return self._compose(chosen, hits)
+
+    def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | list[_Candidate]:
+        """The abstention the question calls for, or the sentences an answer may use.
+
+        Generated answers go through the same rules before any generation starts.
+        """
         unknown = self.vocabulary.unknown_names(question)
         if unknown:
             names = " or ".join(f"'{n}'" for n in unknown)
@@ -80,11 +111,17 @@ class ExtractiveAnswerer:
         if not candidates or max(c.cosine for c in candidates) < self.min_evidence:
             return Answer(ABSTAIN_MESSAGE, abstained=True)
         if _ASKS_FIGURE.search(question):
-            candidates = [c for c in candidates if _FIGURE.search(c.text)]
+            # Only a figure the question does not already state can answer it ("... in 2024?").
+            asked = _figures(question)
+            best = max(c.score for c in candidates)
+            candidates = [
+                c
+                for c in candidates
+                if _figures(c.text) - asked and c.score >= best - _FIGURE_MARGIN
+            ]
             if not candidates:
                 return Answer(NO_FIGURE_MESSAGE, abstained=True)
-        chosen = self._select(candidates)
-        return self._compose(chosen, hits)
+        return candidates
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
         texts, vectors = self.version.sentences(self._rows[hit.chunk.chunk_id])
@@ -127,9 +164,11 @@ class ExtractiveAnswerer:
         ordered = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
         numbers: dict[int, int] = {}
         parts = []
+        sentences = []
         for cand in ordered:
             n = numbers.setdefault(cand.hit_rank, len(numbers) + 1)
             text = " ".join(cand.text.split())
             parts.append(f"{text} [{n}]")
+            sentences.append(Sentence(text, [n]))
         citations = [hits[rank] for rank in sorted(numbers, key=numbers.__getitem__)]
-        return Answer(" ".join(parts), abstained=False, citations=citations)
+        return Answer(" ".join(parts), abstained=False, citations=citations, sentences=sentences)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.errors import CnaiError
 from service import errors
 from service.engine import Engine
-from service.routes import health, qa
+from service.routes import chat, health, qa, stream
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -45,4 +45,6 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(qa.router)
+    app.include_router(stream.router)
+    app.include_router(chat.router)
     return app

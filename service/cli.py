@@ -10,13 +10,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from ingest.errors import CnaiError
+
+if TYPE_CHECKING:
+    from eval.judge import Judge
+    from eval.run import Report
+    from service.engine import Engine
 
 app = typer.Typer(
     help="CNAI Assistant: grounded answers about Cloud Native AI, with citations.",
@@ -36,6 +41,7 @@ IndexOpt = Annotated[
     Path | None,
     typer.Option("--index", help="Index folder. [env: CNAI_INDEX; default: var/index]"),
 ]
+ANSWERER_HELP = "Answer backend: extractive, local or openai. [env: CNAI_ANSWERER]"
 
 
 def _run(fn: Callable[[], T]) -> T:
@@ -53,7 +59,7 @@ def _run(fn: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
 
 
-def _overrides(**values: object) -> dict[str, object]:
+def _overrides(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -111,6 +117,7 @@ def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="[env: CNAI_HOST; default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="[env: CNAI_PORT; default 8000]")] = None,
+    answerer: Annotated[str | None, typer.Option(help=ANSWERER_HELP)] = None,
 ) -> None:
     """Serve the HTTP API (docs at /docs) over an index."""
 
@@ -120,8 +127,13 @@ def serve(
         from service.app import create_app
         from service.settings import ServiceSettings
 
-        settings = ServiceSettings(**_overrides(index=index, host=host, port=port))
-        err.print(f"API on http://{settings.host}:{settings.port} (docs at /docs)")
+        settings = ServiceSettings(
+            **_overrides(index=index, host=host, port=port, answerer=answerer)
+        )
+        err.print(
+            f"API on http://{settings.host}:{settings.port} (docs at /docs), "
+            f"answers: {settings.answerer}"
+        )
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
     _run(body)
@@ -152,7 +164,7 @@ def ui(
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
-def _engine(index: Path | None):  # type: ignore[no-untyped-def]
+def _engine(index: Path | None) -> Engine:
     from service.engine import Engine
     from service.settings import ServiceSettings
 
@@ -165,21 +177,44 @@ def ask(
     index: IndexOpt = None,
     k: Annotated[int, typer.Option(min=1, max=50, help="Passages to retrieve.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
+    mode: Annotated[str | None, typer.Option(help=ANSWERER_HELP)] = None,
 ) -> None:
     """Answer a question from the index, with citations (no server needed)."""
 
     def body() -> None:
-        from service.schemas import AskRequest
+        from service.schemas import AskRequest, AskResponse
 
-        req = _validated(lambda: AskRequest(question=question, k=k))
-        resp = _engine(index).ask(req)
+        req = _validated(lambda: AskRequest(question=question, k=k, mode=mode))
+        engine = _engine(index)
         if as_json:
-            out.print_json(resp.model_dump_json())
+            out.print_json(engine.ask(req).model_dump_json())
             return
-        out.print(resp.answer, highlight=False)
+        resp = None
+        for event in engine.ask_stream(req):  # verified sentences as they come
+            if isinstance(event, AskResponse):
+                resp = event
+            else:
+                out.print(event, end="", highlight=False, markup=False)
+        out.print()
+        assert resp is not None
+        if resp.fallback:
+            err.print("[yellow]no generated sentence was supported: extractive answer[/yellow]")
         for c in resp.citations:
             where = " > ".join(p for p in (c.source.title, c.source.section) if p)
             out.print(f"  [{c.id}] {where} ({c.source.path})", highlight=False)
+
+    _run(body)
+
+
+@app.command()
+def mcp(index: IndexOpt = None) -> None:
+    """Serve the tools search_cnai and ask_cnai to an MCP client over stdio."""
+
+    def body() -> None:
+        from service.mcp_server import build_server
+
+        # Loaded before the handshake, so a missing index is one clear line on stderr.
+        build_server(_engine(index)).run("stdio")
 
     _run(body)
 
@@ -218,23 +253,191 @@ def _validated(build: Callable[[], T]) -> T:
         raise BadInput("; ".join(e["msg"] for e in exc.errors())) from None
 
 
-@app.command("eval")
+eval_app = typer.Typer(invoke_without_command=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _shared_corpus() -> Path:
+    return Path(os.environ.get("CNAI_SHARED_CORPUS", "../shared/corpus"))
+
+
+@eval_app.callback()
 def evaluate(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option(help="JSONL question set.")] = Path(
         "eval/datasets/cnai_dev.jsonl"
     ),
     index: IndexOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("var/eval"),
     k: Annotated[int, typer.Option(min=1, max=50, help="Passages retrieved per question.")] = 5,
+    api: Annotated[
+        str | None,
+        typer.Option(help="Evaluate a running API at this URL (/v1/search and /v1/ask)."),
+    ] = None,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(help="Answer backend to use; repeat with --compare to compare several."),
+    ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Run dense only, BM25 only, hybrid (+ rerank), each --mode and the LangChain "
+            "baseline side by side; writes compare.md, compare.json and compare.png.",
+        ),
+    ] = False,
+    docs_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Folder holding the indexed documents (ids are paths below it), for the "
+            "LangChain baseline. [default: $CNAI_SHARED_CORPUS, then corpus/]"
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 when a metric falls below its threshold."),
+    ] = False,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(help="Thresholds for --check. [default: eval/thresholds.toml]"),
+    ] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(help="Grade answers with the LLM judge when CNAI_JUDGE_* configure one."),
+    ] = True,
+    plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Measure retrieval and answer quality on a question set; writes report.json and report.md."""
+    """Measure retrieval and answer quality; `cnai eval diff OLD NEW` compares two reports.
+
+    Writes report.json, report.md and PNG plots to --out. With --check, exits 1 when an aggregate
+    falls below eval/thresholds.toml; with --compare, runs configurations side by side.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    modes = mode or []
 
     def body() -> None:
-        from eval.run import run_eval
+        from eval.dataset import load_questions
+        from eval.gate import DEFAULT_THRESHOLDS, check_summary, load_thresholds
+        from eval.judge import SKIPPED, Judge
+        from ingest.errors import BadInput
 
-        report = run_eval(dataset, _engine(index), out_dir, k=k)
-        out.print(report.summary_markdown(), highlight=False)
-        err.print(f"[green]wrote {out_dir / 'report.json'} and {out_dir / 'report.md'}[/green]")
+        if compare and (api or check):
+            raise BadInput("--compare runs in process and is not gated: drop --api and --check")
+        if len(modes) > 1 and not compare:
+            raise BadInput("several --mode values need --compare")
+        # Bad input fails before the model takes seconds to load.
+        minimums = load_thresholds(thresholds or DEFAULT_THRESHOLDS) if check else {}
+        load_questions(dataset)
+        grader = Judge.from_env() if judge else None
+        if judge and grader is None:
+            err.print(SKIPPED)
+        if compare:
+            try:
+                _compare(dataset, index, out_dir, k, modes, docs_root, progress, grader, plots)
+            finally:
+                if grader:
+                    grader.close()
+            return
+        try:
+            report = _single(dataset, index, out_dir, k, api, modes, progress, grader, plots)
+        finally:
+            if grader:
+                grader.close()
+        out.print(_summary(report), highlight=False, markup=False)
+        if grader and grader.failures:
+            err.print(f"[yellow]the LLM judge failed on {grader.failures} questions[/yellow]")
+        pictures = ", metrics.png, by_type.png, latency.png" if plots else ""
+        err.print(f"[green]wrote {out_dir}: report.json, report.md{pictures}[/green]")
+        failures = check_summary(report.summary, minimums)
+        for failure in failures:
+            err.print(f"[red]below threshold:[/red] {failure}")
+        if check and failures:
+            raise typer.Exit(1)
+        if check:
+            err.print(f"[green]all {len(minimums)} thresholds met[/green]")
+
+    _run(body)
+
+
+def _summary(report: Report) -> str:
+    from eval.report import summary_markdown
+
+    return summary_markdown(report)
+
+
+def _single(
+    dataset: Path,
+    index: Path | None,
+    out_dir: Path,
+    k: int,
+    api: str | None,
+    modes: list[str],
+    progress: bool,
+    grader: Judge | None,
+    plots: bool,
+) -> Report:
+    from eval.run import run_eval
+    from eval.runners import ApiRunner, EngineRunner
+    from service.support import SupportScorer
+
+    mode = modes[0] if modes else None
+    if api:
+        from ingest.embed import Embedder
+
+        runner = ApiRunner(api, mode=mode)
+        # Support is judged here, with the bundled model (the API's default one).
+        scorer = SupportScorer(Embedder(threads=1))
+        try:
+            return run_eval(dataset, runner, out_dir, k, progress, scorer, grader, plots)
+        finally:
+            runner.close()
+    engine = _engine(index)
+    return run_eval(
+        dataset, EngineRunner(engine, mode=mode), out_dir, k, progress, None, grader, plots
+    )
+
+
+def _compare(
+    dataset: Path,
+    index: Path | None,
+    out_dir: Path,
+    k: int,
+    modes: list[str],
+    docs_root: list[Path] | None,
+    progress: bool,
+    grader: Judge | None,
+    plots: bool,
+) -> None:
+    from eval.compare import comparison_markdown, run_compare
+
+    roots = docs_root or [_shared_corpus(), Path("corpus")]
+    result = run_compare(dataset, _engine(index), out_dir, k, modes, roots, progress, grader, plots)
+    out.print(comparison_markdown(result, dataset), highlight=False, markup=False)
+    picture = ", compare.png" if plots else ""
+    err.print(f"[green]wrote {out_dir}: compare.md, compare.json{picture}[/green]")
+
+
+@eval_app.command("diff")
+def eval_diff(
+    old: Annotated[Path, typer.Argument(help="The earlier report.json, or its folder.")],
+    new: Annotated[Path, typer.Argument(help="The later report.json, or its folder.")],
+    save: Annotated[
+        Path | None, typer.Option("--out", help="Also write the diff to this Markdown file.")
+    ] = None,
+) -> None:
+    """Show what got better or worse between two reports: aggregates, then question by question."""
+
+    def body() -> None:
+        from eval.diff import diff_markdown, diff_reports
+        from eval.report import load_report
+
+        text = diff_markdown(diff_reports(load_report(old), load_report(new)))
+        out.print(text, highlight=False, markup=False)
+        if save:
+            save.parent.mkdir(parents=True, exist_ok=True)
+            save.write_text(text)
 
     _run(body)
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ingest.embed import Embedder
+from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
 from service import schemas
 from service.answer import Answer, ExtractiveAnswerer
+from service.citations import render, support_of
+from service.conversation import Turn, standalone
+from service.generative import GenerativeAnswerer
+from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.retrieval import Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
+from service.support import SupportScorer
 from service.vocabulary import Vocabulary
 
 
@@ -31,8 +39,21 @@ class Timer:
         return self.ms
 
 
+@dataclass
+class Result:
+    hits: list[Hit]
+    answer: Answer
+    timings: dict[str, float]
+
+
 class Engine:
-    def __init__(self, settings: ServiceSettings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        embedder: Embedder | None = None,
+        llms: Mapping[str, LLM] | None = None,
+    ) -> None:
+        """``llms`` supplies ready backends by mode (tests share one loaded model)."""
         self.settings = settings
         # The index first: a missing one is reported before the model takes seconds to load.
         model = embedder.model_id if embedder else settings.embedding_model
@@ -45,6 +66,7 @@ class Engine:
             dense_weight=settings.dense_weight,
             sparse_weight=settings.sparse_weight,
             rrf_k=settings.rrf_k,
+            rerank_depth=settings.rerank_depth,
         )
         vocabulary = Vocabulary(
             (c.embed_text for c in self.version.chunks), self.embedder.word_pieces
@@ -52,6 +74,30 @@ class Engine:
         self.answerer = ExtractiveAnswerer(
             self.version, vocabulary, settings.answer_sentences, settings.min_evidence
         )
+        self.scorer = SupportScorer(self.embedder)
+        self.generative = GenerativeAnswerer(
+            self.answerer, self.scorer, settings.context_tokens, settings.max_new_tokens
+        )
+        self._llms: dict[str, LLM] = dict(llms or {})
+        self._llm_lock = threading.Lock()
+
+    def llm(self, mode: str) -> LLM | None:
+        """The generative backend of ``mode`` (None for extractive), made on first use."""
+        if mode == "extractive":
+            return None
+        with self._llm_lock:
+            if mode not in self._llms:
+                s = self.settings
+                if mode == "local":
+                    self._llms[mode] = LocalLLM(s.local_model, s.model_cache, s.threads)
+                elif mode == "openai":
+                    key = s.openai_api_key.get_secret_value()
+                    self._llms[mode] = OpenAILLM(
+                        s.openai_base_url, s.openai_model, key, s.openai_timeout
+                    )
+                else:
+                    raise BadInput(f"unknown answer mode {mode!r}: use extractive, local or openai")
+            return self._llms[mode]
 
     def search(self, req: schemas.SearchRequest) -> schemas.SearchResponse:
         timer = Timer()
@@ -68,30 +114,107 @@ class Engine:
         return schemas.SearchResponse(results=results, timings_ms=timer.done())
 
     def run(
-        self, question: str, k: int = 5, filters: Filters | None = None
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        history: Sequence[Turn] | None = None,
     ) -> tuple[list[Hit], Answer, dict[str, float]]:
         """Retrieve then answer; the evaluation harness reads the ranked hits too."""
+        *_, last = self.stream(question, k, filters, mode, history)
+        assert isinstance(last, Result)
+        return last.hits, last.answer, last.timings
+
+    def stream(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        history: Sequence[Turn] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str | Result]:
+        """The answer's verified text in pieces, then the Result; stops once ``cancel`` is set."""
+        mode = mode or self.settings.answerer
+        llm = self.llm(mode)  # an unconfigured backend fails before any work is done
         timer = Timer()
+        query = question
+        if history:
+            with timer.stage("rewrite"):
+                query = standalone(question, history, llm if self.settings.llm_rewrite else None)
         with timer.stage("embed"):
-            qvec = self.embedder.embed_query(question)
+            qvec = self.embedder.embed_query(query)
         with timer.stage("retrieve"):
-            hits = self.retriever.search(question, k, filters, qvec)
-        with timer.stage("answer"):
-            answer = self.answerer.answer(question, qvec, hits)
-        return hits, answer, timer.done()
+            hits = self.retriever.search(query, k, filters, qvec)
+        if llm is None:
+            with timer.stage("answer"):
+                answer = self.answerer.answer(query, qvec, hits)
+        else:
+            found = None
+            stats = GenerationStats()
+            start = time.perf_counter()
+            for event in self.generative.stream(llm, query, qvec, hits, cancel, stats):
+                if isinstance(event, Answer):
+                    found = event
+                    break
+                timer.ms.setdefault("first_text", round((time.perf_counter() - start) * 1000, 2))
+                yield event
+            if found is None:  # cancelled
+                return
+            answer = found
+            timer.ms["answer"] = round((time.perf_counter() - start) * 1000, 2)
+            if stats.first_token_s is not None:
+                timer.ms["first_token"] = round(stats.first_token_s * 1000, 2)
+                timer.ms["generate"] = round(stats.total_s * 1000, 2)
+        if answer.sentences and not answer.support:
+            with timer.stage("support"):
+                answer.support = support_of(answer, self.scorer)
+        answer.mode = mode
+        answer.retrieval_query = query
+        if llm is None:
+            if not answer.sentences:
+                yield answer.text
+            for i, sentence in enumerate(answer.sentences):
+                yield (" " if i else "") + render(sentence)
+        yield Result(hits, answer, timer.done())
 
     def ask(self, req: schemas.AskRequest) -> schemas.AskResponse:
-        _, answer, timings = self.run(req.question, req.k, _filters(req.filters))
-        citations = [
-            schemas.Citation(id=n, chunk_id=h.chunk.chunk_id, text=h.chunk.text, source=source(h))
-            for n, h in enumerate(answer.citations, start=1)
-        ]
-        return schemas.AskResponse(
-            answer=answer.text,
-            abstained=answer.abstained,
-            citations=citations,
-            timings_ms=timings,
-        )
+        *_, last = self.ask_stream(req)
+        assert isinstance(last, schemas.AskResponse)
+        return last
+
+    def ask_stream(
+        self, req: schemas.AskRequest, cancel: threading.Event | None = None
+    ) -> Iterator[str | schemas.AskResponse]:
+        """Text pieces of the answer, then the whole response (what /v1/ask returns)."""
+        history = [(t.role, t.content) for t in req.history]
+        events = self.stream(req.question, req.k, _filters(req.filters), req.mode, history, cancel)
+        for event in events:
+            yield response(event) if isinstance(event, Result) else event
+
+
+def response(result: Result) -> schemas.AskResponse:
+    answer = result.answer
+    citations = [
+        schemas.Citation(id=n, chunk_id=h.chunk.chunk_id, text=h.chunk.text, source=source(h))
+        for n, h in enumerate(answer.citations, start=1)
+    ]
+    sentences = [
+        schemas.AnswerSentence(text=s.text, citations=s.citations, support=support)
+        for s, support in zip(answer.sentences, answer.support, strict=False)
+    ]
+    return schemas.AskResponse(
+        answer=answer.text,
+        abstained=answer.abstained,
+        citations=citations,
+        timings_ms=result.timings,
+        mode=answer.mode,
+        fallback=answer.fallback,
+        dropped=answer.dropped,
+        retrieval_query=answer.retrieval_query,
+        sentences=sentences,
+    )
 
 
 def _filters(f: schemas.Filters | None) -> Filters | None:

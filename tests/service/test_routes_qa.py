@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 
 from ingest.embed import Embedder
 from tests.service.conftest import make_client
+from tests.service.sse import assert_valid_citations
+
+QUESTION = "What does scaling to zero cost the first request?"
 
 
 def test_search_returns_the_passage_about_the_query_first(client: TestClient) -> None:
@@ -105,3 +108,51 @@ def test_index_built_with_another_model_is_refused(index_copy: Path, embedder: E
     assert resp.json()["error"]["code"] == "index_mismatch"
     assert "someone/else-model" in resp.json()["error"]["message"]
     assert ready.status_code == 503
+
+
+def test_a_question_for_a_figure_is_answered_by_a_sentence_that_gives_one(
+    client: TestClient,
+) -> None:
+    body = client.post("/v1/ask", json={"question": "How many partitions can MIG make?"}).json()
+    assert body["abstained"] is False
+    assert "seven" in body["answer"]
+
+
+def test_a_question_for_a_figure_no_passage_gives_is_declined(client: TestClient) -> None:
+    body = client.post(
+        "/v1/ask", json={"question": "How many requests per second can an inference server take?"}
+    ).json()
+    assert body["abstained"] is True
+    assert "figure" in body["answer"]
+
+
+def test_ask_gives_each_sentence_with_its_citations_and_support(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": QUESTION}).json()
+    assert body["mode"] == "extractive" and body["fallback"] is False
+    assert body["retrieval_query"] == QUESTION
+    assert_valid_citations(body)
+
+
+def test_the_local_model_answers_ask_with_valid_citations(local_client: TestClient) -> None:
+    resp = local_client.post("/v1/ask", json={"question": QUESTION, "mode": "local", "k": 3})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["mode"] == "local" and body["abstained"] is False
+    assert_valid_citations(body)
+    assert body["timings_ms"]["generate"] > 0
+
+
+def test_an_unknown_mode_is_rejected_with_the_modes_there_are(client: TestClient) -> None:
+    resp = client.post("/v1/ask", json={"question": QUESTION, "mode": "gpt-5"})
+    assert resp.status_code == 422
+    message = resp.json()["error"]["message"]
+    assert "mode" in message and "'local'" in message
+
+
+def test_openai_mode_without_a_server_configured_is_a_503_that_says_what_to_set(
+    client: TestClient,
+) -> None:
+    resp = client.post("/v1/ask", json={"question": QUESTION, "mode": "openai"})
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "llm_not_configured"
+    assert "CNAI_OPENAI_BASE_URL" in resp.json()["error"]["message"]

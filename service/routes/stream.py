@@ -1,0 +1,103 @@
+"""POST /v1/ask/stream: the answer as Server-Sent Events, ending with the full response."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from ingest.errors import CnaiError
+from service import errors
+from service.deps import EngineDep
+from service.schemas import AskRequest, AskResponse
+
+router = APIRouter(prefix="/v1", tags=["qa"])
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_END: Any = object()
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def first(events: Iterator[T], request: Request, cancel: threading.Event) -> T:
+    """The first event, pulled in a worker thread; its errors become ordinary HTTP errors.
+
+    No response has started yet, so a client that leaves meanwhile is noticed by polling.
+    """
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(0.25)
+        cancel.set()
+
+    error: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            item: T = await anyio.to_thread.run_sync(next, events, _END)
+        except Exception as exc:  # raised below, not wrapped in the task group's ExceptionGroup
+            error = exc
+        group.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return item
+
+
+async def rest(events: Iterator[T], cancel: threading.Event) -> AsyncIterator[T]:
+    """The remaining events; a client that goes away sets ``cancel``, which stops generation."""
+    try:
+        while True:
+            # Abandon the blocked worker at once on disconnect; ``cancel`` then ends its loop.
+            item = await anyio.to_thread.run_sync(next, events, _END, abandon_on_cancel=True)
+            if item is _END:
+                return
+            yield item
+    finally:
+        cancel.set()
+
+
+def error_payload(exc: Exception) -> dict[str, object]:
+    if isinstance(exc, CnaiError):
+        _, code = errors.ERRORS.get(type(exc), (500, "internal"))
+        return {"error": {"code": code, "message": str(exc)}}
+    log.exception("stream failed", exc_info=exc)
+    return {"error": {"code": "internal", "message": "the answer failed; see the server log"}}
+
+
+def sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/ask/stream")
+async def ask_stream(req: AskRequest, engine: EngineDep, request: Request) -> StreamingResponse:
+    """The answer as Server-Sent Events: `token` events ({"text"}) then one `final` event
+    carrying what /v1/ask returns. Token texts are verified sentences with their final [n]
+    markers, so they add up to the final answer. Disconnecting stops the generation."""
+    cancel = threading.Event()
+    events = engine.ask_stream(req, cancel)
+    head = await first(events, request, cancel)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            async for event in chain(head, rest(events, cancel)):
+                if isinstance(event, AskResponse):
+                    yield sse("final", event.model_dump(mode="json"))
+                else:
+                    yield sse("token", {"text": event})
+        except Exception as exc:  # headers are sent: report it in the stream
+            yield sse("error", error_payload(exc))
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def chain(head: T, tail: AsyncIterator[T]) -> AsyncIterator[T]:
+    if head is _END:  # the client left before the first event
+        return
+    yield head
+    async for item in tail:
+        yield item
