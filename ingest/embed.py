@@ -13,6 +13,8 @@ from ingest.errors import IndexMismatch
 from ingest.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
     from ingest.progress import Progress
 
 # Never reach for a model hub at run time; a model must be a local folder or already cached.
@@ -53,6 +55,11 @@ class Embedder:
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The underlying SentenceTransformer (for fine-tuning)."""
+        return self._model
 
     def word_pieces(self, text: str) -> list[str]:
         return list(self._tokenizer.tokenize(text))

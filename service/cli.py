@@ -113,6 +113,35 @@ def ingest(
 
 
 @app.command()
+def adapt(
+    index: IndexOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for adapted models.")] = Path("var/models"),
+    epochs: Annotated[int, typer.Option(min=1, max=20, help="Passes over the pairs.")] = 1,
+    threads: Annotated[int | None, typer.Option(help="Torch threads. [env: CNAI_THREADS]")] = None,
+) -> None:
+    """Fine-tune the embedding model on an index's own headings and sentences (optional).
+
+    Keep the result only if `cnai eval` shows it helps: rebuild the index with
+    `cnai ingest PATH... --model FOLDER` and serve with CNAI_EMBEDDING_MODEL=FOLDER.
+    """
+
+    def body() -> None:
+        from ingest.adapt import adapt as run_adapt
+        from ingest.embed import Embedder
+        from ingest.settings import IngestSettings
+        from ingest.store import load_index
+
+        settings = IngestSettings(**_overrides(index=index, threads=threads))
+        version = load_index(settings.index)
+        embedder = Embedder(version.manifest.model, threads=settings.threads)
+        folder = run_adapt(embedder, version, out, epochs=epochs)
+        err.print(f"[green]adapted model saved to {folder}[/green]")
+        err.print(f"next: cnai ingest PATH... --index DIR --model {folder}")
+
+    _run(body)
+
+
+@app.command()
 def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="[env: CNAI_HOST; default 127.0.0.1]")] = None,
