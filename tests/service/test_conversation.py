@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.messages import BaseMessage
 
 from service.conversation import depends_on_history, standalone
-from service.llm import GenerationStats
+from tests.service.fakes import ScriptedLLM
 
 HISTORY = [
     ("user", "What is Multi-Instance GPU?"),
@@ -51,29 +47,6 @@ def test_without_an_earlier_question_nothing_is_rewritten() -> None:
     assert standalone("and how does it scale?", [("assistant", "Hello!")]) == (
         "and how does it scale?"
     )
-
-
-class ScriptedLLM:
-    """A stand-in generator for plumbing: replies with a fixed text."""
-
-    name = "scripted"
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.calls = 0
-
-    def stream(
-        self,
-        messages: list[BaseMessage],
-        max_tokens: int,
-        cancel: threading.Event | None = None,
-        stats: GenerationStats | None = None,
-    ) -> Iterator[str]:
-        self.calls += 1
-        yield self.reply
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 def test_a_generative_rewrite_is_used_when_it_keeps_the_topic() -> None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from langchain_core.messages import BaseMessage
 from openai import OpenAI
 
 from ingest.embed import Embedder
 from service.engine import Engine
-from service.llm import GenerationStats, LocalLLM
+from service.llm import LocalLLM
 from service.settings import ServiceSettings
 from tests.service.conftest import LLM_SETTINGS, live_server, make_client
+from tests.service.fakes import ScriptedLLM
 from tests.service.llm_server import MODEL, openai_app
 from tests.service.sse import assert_valid_citations, parse
 
@@ -87,30 +86,6 @@ def test_an_unreachable_openai_server_is_a_503_that_names_it(
     assert resp.status_code == 503 == streamed.status_code
     assert resp.json()["error"]["code"] == "llm_unavailable"
     assert "127.0.0.1:9" in resp.json()["error"]["message"]
-
-
-class ScriptedLLM:
-    """A stand-in generator for plumbing: replies with a fixed text."""
-
-    name = "local"
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.calls = 0
-
-    def stream(
-        self,
-        messages: list[BaseMessage],
-        max_tokens: int,
-        cancel: threading.Event | None = None,
-        stats: GenerationStats | None = None,
-    ) -> Iterator[str]:
-        self.calls += 1
-        for word in self.reply.split():
-            yield word + " "
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 def engine_with(tiny_index: Path, embedder: Embedder, llm: ScriptedLLM) -> Engine:
