@@ -124,10 +124,11 @@ def support_of(answer: Answer, scorer: SupportScorer) -> list[float]:
     """Each sentence's support by the passages it cites, scored like generated sentences."""
     if not answer.sentences or not answer.citations:
         return []
-    scores = scorer.score(
-        [s.text for s in answer.sentences], [h.chunk.text for h in answer.citations]
-    )
+    passages = [h.chunk.text for h in answer.citations]
+    # Only the cited passages matter, so quoted sentences need no embedding at all.
     return [
-        round(float(max((scores[i, n - 1] for n in s.citations), default=0.0)), 4)
-        for i, s in enumerate(answer.sentences)
+        round(float(scorer.score([s.text], [passages[n - 1] for n in s.citations]).max()), 4)
+        if s.citations
+        else 0.0
+        for s in answer.sentences
     ]

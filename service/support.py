@@ -31,6 +31,14 @@ class SupportScorer:
         if not sentences or not passages:
             return out
         pieces = [_pieces(p) for p in passages]
+        # A sentence quoted word for word from a passage has cosine 1 and full word overlap
+        # with it: its support is exactly 1, so the embedder is not asked (extractive answers).
+        quoted = np.array(
+            [[_same(s) in {_same(x) for x in ps} for ps in pieces] for s in sentences], dtype=bool
+        )
+        out[quoted] = 1.0
+        if quoted.all():
+            return out
         flat = [s for ps in pieces for s in ps]
         vecs = self._embed(list(sentences) + flat)
         svecs, pvecs = vecs[: len(sentences)], vecs[len(sentences) :]
@@ -42,6 +50,8 @@ class SupportScorer:
             start += len(ps)
             cosine = (svecs @ block.T).max(axis=1)
             for i, w in enumerate(words):
+                if quoted[i, j]:
+                    continue
                 overlap = len(w & passage_words[j]) / len(w) if w else 0.0
                 out[i, j] = 0.5 * max(0.0, float(cosine[i])) + 0.5 * overlap
         return out
@@ -55,6 +65,10 @@ class SupportScorer:
             if missing:
                 self._cache.update(zip(missing, self.embedder.embed(missing), strict=True))
             return np.stack([self._cache[t] for t in texts])
+
+
+def _same(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _pieces(passage: str) -> list[str]:

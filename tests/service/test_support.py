@@ -26,3 +26,9 @@ def test_an_unrelated_claim_is_supported_by_no_passage(embedder: Embedder) -> No
 
 def test_empty_inputs_give_an_empty_matrix(embedder: Embedder) -> None:
     assert SupportScorer(embedder).score([], PASSAGES).shape == (0, 2)
+
+
+def test_a_sentence_quoted_from_a_passage_is_fully_supported_by_it(embedder: Embedder) -> None:
+    scores = SupportScorer(embedder).score(["Each  instance has its own memory."], PASSAGES)
+    assert scores[0, 0] == 1.0
+    assert scores[0, 1] < SUPPORTED
