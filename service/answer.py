@@ -138,27 +138,37 @@ class ExtractiveAnswerer:
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0]
-        chosen = [best]
-        if best.text.rstrip().endswith(":"):
-            # A sentence that introduces a list is only useful with the items that follow it.
-            items = [
-                c
-                for c in candidates
-                if c.hit_rank == best.hit_rank
-                and best.position < c.position <= best.position + _LIST_ITEMS
-            ]
-            chosen += items
-        limit = self.max_sentences + len(chosen) - 1
-        for cand in ranked[1:]:
-            if len(chosen) >= limit or cand.score < best.score - 0.12:
+        best = ranked[0].score
+        chosen: list[_Candidate] = []
+        picks = 0
+        for cand in ranked:
+            if picks >= self.max_sentences or cand.score < best - 0.12:
                 break
             if cand in chosen or any(float(cand.vector @ c.vector) > 0.9 for c in chosen):
                 continue
-            if sum(len(c.text.split()) for c in chosen) + len(cand.text.split()) > _MAX_WORDS:
+            group = [cand] + self._items_after(cand, candidates)
+            group = [c for c in group if c not in chosen]
+            words = sum(len(c.text.split()) for c in chosen + group)
+            if chosen and words > _MAX_WORDS:
                 continue
-            chosen.append(cand)
+            chosen += group
+            picks += 1
         return chosen
+
+    @staticmethod
+    def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+        """A sentence that introduces a list is only useful with the items that follow it."""
+        if not cand.text.rstrip().endswith(":"):
+            return []
+        return sorted(
+            (
+                c
+                for c in candidates
+                if c.hit_rank == cand.hit_rank
+                and cand.position < c.position <= cand.position + _LIST_ITEMS
+            ),
+            key=lambda c: c.position,
+        )
 
     def _compose(self, chosen: list[_Candidate], hits: list[Hit]) -> Answer:
         ordered = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
