@@ -79,7 +79,7 @@ class ExtractiveAnswerer:
         version: IndexVersion,
         vocabulary: Vocabulary,
         max_sentences: int = 4,
-        min_evidence: float = 0.3,
+        min_evidence: float = 0.2,
     ) -> None:
         self.version = version
         self.vocabulary = vocabulary

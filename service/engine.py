@@ -20,7 +20,7 @@ from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.retrieval import Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
 from service.support import SupportScorer
-from service.vocabulary import Vocabulary
+from service.vocabulary import Acronyms, Vocabulary
 
 
 class Timer:
@@ -68,6 +68,7 @@ class Engine:
             rrf_k=settings.rrf_k,
             rerank_depth=settings.rerank_depth,
         )
+        self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(
             (c.embed_text for c in self.version.chunks), self.embedder.word_pieces
         )
@@ -101,10 +102,11 @@ class Engine:
 
     def search(self, req: schemas.SearchRequest) -> schemas.SearchResponse:
         timer = Timer()
+        query = self.acronyms.expand(req.query)
         with timer.stage("embed"):
-            qvec = self.embedder.embed_query(req.query)
+            qvec = self.embedder.embed_query(query)
         with timer.stage("retrieve"):
-            hits = self.retriever.search(req.query, req.k, _filters(req.filters), qvec)
+            hits = self.retriever.search(query, req.k, _filters(req.filters), qvec)
         results = [
             schemas.SearchResult(
                 chunk_id=h.chunk.chunk_id, text=h.chunk.text, score=h.score, source=source(h)
@@ -143,10 +145,11 @@ class Engine:
         if history:
             with timer.stage("rewrite"):
                 query = standalone(question, history, llm if self.settings.llm_rewrite else None)
+        expanded = self.acronyms.expand(query)
         with timer.stage("embed"):
-            qvec = self.embedder.embed_query(query)
+            qvec = self.embedder.embed_query(expanded)
         with timer.stage("retrieve"):
-            hits = self.retriever.search(query, k, filters, qvec)
+            hits = self.retriever.search(expanded, k, filters, qvec)
         if llm is None:
             with timer.stage("answer"):
                 answer = self.answerer.answer(query, qvec, hits)

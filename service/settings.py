@@ -39,7 +39,7 @@ class ServiceSettings(BaseSettings):
         description="Fused candidates re-scored by passage, best sentence and BM25 (0: off).",
     )
     min_evidence: float = Field(
-        0.3,
+        0.2,
         ge=-1,
         le=1,
         description="Abstain when no sentence of the retrieved passages reaches this cosine "

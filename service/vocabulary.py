@@ -61,3 +61,52 @@ class Vocabulary:
 
 def _deletions(word: str) -> list[str]:
     return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+_LONG_SHORT = re.compile(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*){1,5})\s+\(([A-Z][A-Za-z]*[A-Z]s?)\)")
+_SHORT_LONG = re.compile(r"\b([A-Z][A-Za-z]*[A-Z]s?)\s+\(([A-Z][\w-]*(?:\s+[A-Z][\w-]*){1,5})\)")
+
+
+class Acronyms:
+    """Acronyms the corpus spells out, e.g. "Multi-Instance GPU (MIG)".
+
+    A small embedder often does not know an acronym; adding its expansion to the query lets it
+    match passages that use either form.
+    """
+
+    def __init__(self, texts: Iterable[str], max_share: float = 0.05) -> None:
+        found: dict[str, dict[str, int]] = {}
+        texts = list(texts)
+        for text in texts:
+            pairs = [(m[1], m[0]) for m in _LONG_SHORT.findall(text)]
+            pairs += [(m[0], m[1]) for m in _SHORT_LONG.findall(text)]
+            for short, long in pairs:
+                if _initials_match(short, long):
+                    counts = found.setdefault(short, {})
+                    counts[long] = counts.get(long, 0) + 1
+        # Acronyms the corpus uses everywhere (AI, GPU) are well known; expanding them only
+        # drowns the rest of the question.
+        limit = max(1.0, max_share * len(texts))
+        self.expansions = {
+            s: max(c, key=lambda k: c[k])
+            for s, c in found.items()
+            if sum(bool(re.search(rf"\b{re.escape(s)}\b", t)) for t in texts) <= limit
+        }
+
+    def expand(self, question: str) -> str:
+        extra = [
+            self.expansions[w]
+            for w in dict.fromkeys(_WORD.findall(question))
+            if w in self.expansions and self.expansions[w].lower() not in question.lower()
+        ]
+        return f"{question} ({'; '.join(extra)})" if extra else question
+
+
+def _initials_match(short: str, long: str) -> bool:
+    """ "MIG" fits "Multi-Instance GPU": the letters of the short form start its words in order."""
+    letters = short.rstrip("s").lower()
+    words = re.findall(r"[A-Za-z0-9]+", long)
+    starts = "".join(w[0].lower() for w in words)
+    return len(letters) >= 2 and (
+        starts == letters or starts.startswith(letters[:2]) and len(words) <= len(letters) + 1
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.embed import Embedder
-from service.vocabulary import Vocabulary
+from service.vocabulary import Acronyms, Vocabulary
 
 TEXTS = [
     "Kubeflow pipelines run on Kubernetes.",
@@ -28,3 +28,15 @@ def test_plain_words_typos_and_abbreviations_are_not_names(embedder: Embedder) -
 def test_a_short_name_is_not_taken_for_a_different_word_two_edits_away(embedder: Embedder) -> None:
     vocab = Vocabulary(["The mperfs tool reports numbers."], embedder.word_pieces)
     assert vocab.unknown_names("Any MLPerf results?") == ["MLPerf"]
+
+
+def test_a_rare_acronym_is_expanded_the_way_the_corpus_spells_it() -> None:
+    texts = ["Multi-Instance GPU (MIG) splits a card.", "AI runs on GPUs."] + ["AI is here."] * 30
+    acronyms = Acronyms(texts)
+    assert acronyms.expand("What is MIG?") == "What is MIG? (Multi-Instance GPU)"
+    assert acronyms.expand("Is MIG (Multi-Instance GPU) fast?") == "Is MIG (Multi-Instance GPU) fast?"
+
+
+def test_an_acronym_used_everywhere_is_left_alone() -> None:
+    texts = ["Artificial Intelligence (AI) is broad."] + ["AI is here."] * 30
+    assert Acronyms(texts).expand("What is AI?") == "What is AI?"
