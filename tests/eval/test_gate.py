@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,9 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eval.gate import DEFAULT_THRESHOLDS, Failure, check_summary, load_thresholds
-from ingest.embed import Embedder
 from ingest.errors import BadInput
-from ingest.pipeline import ingest
 from service.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,21 +79,6 @@ def test_check_with_a_bad_threshold_file_fails_before_evaluating(
     )
     assert result.exit_code == 2
     assert "unknown metric 'speed'" in result.output
-
-
-def _shared_corpus() -> Path:
-    return Path(os.environ.get("CNAI_SHARED_CORPUS", ROOT.parent / "shared" / "corpus"))
-
-
-@pytest.fixture(scope="session")
-def cnai_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of ../shared/corpus/cnai, built once per session with the shared model."""
-    corpus = _shared_corpus() / "cnai"
-    if not corpus.is_dir():
-        pytest.skip(f"no shared corpus at {corpus} (set CNAI_SHARED_CORPUS to its folder)")
-    index = tmp_path_factory.mktemp("cnai_index") / "index"
-    ingest([corpus], index, embedder, show_progress=False)
-    return index
 
 
 @pytest.mark.slow

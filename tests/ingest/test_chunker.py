@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from ingest.chunker import Chunk, Chunker, split_blocks, split_sections
 from ingest.documents import Segment, SourceDocument
+from tests.conftest import shared_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -147,18 +147,11 @@ def test_every_chunk_fits_the_limit_with_the_real_tokenizer(embedder, tiny_corpu
         assert max(embedder.count_tokens(c.embed_text) for c in chunks) <= 40
 
 
-def _shared_corpus() -> Path | None:
-    configured = os.environ.get("CNAI_SHARED_CORPUS")
-    folder = Path(configured) if configured else REPO.parent / "shared" / "corpus"
-    return folder if folder.is_dir() else None
-
-
 @pytest.mark.parametrize("limit", [220, 96])
 def test_every_chunk_of_the_whitepaper_fits_the_limit_with_the_real_tokenizer(embedder, limit):
     loaders = pytest.importorskip("ingest.loaders")
-    corpus = _shared_corpus()
-    paper = corpus / "cnai" / "whitepapers--cloudnativeai.md" if corpus else None
-    if paper is None or not paper.is_file():
+    paper = shared_corpus() / "cnai" / "whitepapers--cloudnativeai.md"
+    if not paper.is_file():
         pytest.skip("shared corpus with the CNAI whitepaper is not available")
     doc = loaders.load_document(paper, "cnai/whitepapers--cloudnativeai.md")
     chunks = Chunker(embedder.count_tokens, limit).chunk(doc)

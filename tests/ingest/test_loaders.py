@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pypdf import PdfReader
 from ingest.documents import SourceDocument
 from ingest.errors import BadDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, humanise, load_document
+from tests.conftest import shared_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -456,7 +456,7 @@ def test_subtitle_file_without_cues_is_rejected(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_shared_corpus_markdown_loads_without_leftover_markup() -> None:
-    corpus = Path(os.environ.get("CNAI_SHARED_CORPUS", REPO.parent / "shared" / "corpus"))
+    corpus = shared_corpus()
     if not corpus.is_dir():
         pytest.skip(f"shared corpus not found at {corpus} (set CNAI_SHARED_CORPUS)")
     files = sorted(p for p in corpus.rglob("*") if p.suffix in {".md", ".mdx"})

@@ -34,7 +34,8 @@ def test_a_rare_acronym_is_expanded_the_way_the_corpus_spells_it() -> None:
     texts = ["Multi-Instance GPU (MIG) splits a card.", "AI runs on GPUs."] + ["AI is here."] * 30
     acronyms = Acronyms(texts)
     assert acronyms.expand("What is MIG?") == "What is MIG? (Multi-Instance GPU)"
-    assert acronyms.expand("Is MIG (Multi-Instance GPU) fast?") == "Is MIG (Multi-Instance GPU) fast?"
+    spelled_out = "Is MIG (Multi-Instance GPU) fast?"
+    assert acronyms.expand(spelled_out) == spelled_out
 
 
 def test_an_acronym_used_everywhere_is_left_alone() -> None:
