@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
 from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
@@ -102,11 +104,7 @@ class Engine:
 
     def search(self, req: schemas.SearchRequest) -> schemas.SearchResponse:
         timer = Timer()
-        query = self.acronyms.expand(req.query)
-        with timer.stage("embed"):
-            qvec = self.embedder.embed_query(query)
-        with timer.stage("retrieve"):
-            hits = self.retriever.search(query, req.k, _filters(req.filters), qvec)
+        _, hits = self._retrieve(req.query, req.k, _filters(req.filters), timer)
         results = [
             schemas.SearchResult(
                 chunk_id=h.chunk.chunk_id, text=h.chunk.text, score=h.score, source=source(h)
@@ -114,6 +112,17 @@ class Engine:
             for h in hits
         ]
         return schemas.SearchResponse(results=results, timings_ms=timer.done())
+
+    def _retrieve(
+        self, query: str, k: int, filters: Filters | None, timer: Timer
+    ) -> tuple[np.ndarray, list[Hit]]:
+        """The query vector and the passages, with rare acronyms spelled out for both."""
+        expanded = self.acronyms.expand(query)
+        with timer.stage("embed"):
+            qvec = self.embedder.embed_query(expanded)
+        with timer.stage("retrieve"):
+            hits = self.retriever.search(expanded, k, filters, qvec)
+        return qvec, hits
 
     def run(
         self,
@@ -145,11 +154,7 @@ class Engine:
         if history:
             with timer.stage("rewrite"):
                 query = standalone(question, history, llm if self.settings.llm_rewrite else None)
-        expanded = self.acronyms.expand(query)
-        with timer.stage("embed"):
-            qvec = self.embedder.embed_query(expanded)
-        with timer.stage("retrieve"):
-            hits = self.retriever.search(expanded, k, filters, qvec)
+        qvec, hits = self._retrieve(query, k, filters, timer)
         if llm is None:
             with timer.stage("answer"):
                 answer = self.answerer.answer(query, qvec, hits)
