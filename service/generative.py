@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from service.answer import Answer, ExtractiveAnswerer
-from service.citations import CitationChecker, SentenceStream
+from service.citations import CitationChecker, Claim, SentenceStream
 from service.llm import LLM, GenerationStats
 from service.prompts import answer_messages, pack
 from service.retrieval import Hit
@@ -57,15 +57,15 @@ class GenerativeAnswerer:
         sentences = SentenceStream(len(passages))
         shown = 0
         pieces = llm.stream(messages, self.max_new_tokens, cancel, stats)
-        for piece in pieces:
-            for claim in sentences.feed(piece):
-                text = checker.check(claim)
-                if text:
-                    yield (" " if shown else "") + text
-                    shown += 1
-            if cancel.is_set():
-                return
-        for claim in sentences.close():
+
+        def claims() -> Iterator[Claim]:
+            for piece in pieces:
+                yield from sentences.feed(piece)
+                if cancel.is_set():
+                    return
+            yield from sentences.close()
+
+        for claim in claims():
             text = checker.check(claim)
             if text:
                 yield (" " if shown else "") + text
