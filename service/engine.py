@@ -59,8 +59,8 @@ class Engine:
         self.settings = settings
         # The index first: a missing one is reported before the model takes seconds to load.
         model = embedder.model_id if embedder else settings.embedding_model
-        self.version: IndexVersion = load_index(settings.index, expect_model=model)
-        self.embedder = embedder or Embedder(settings.embedding_model, threads=settings.threads)
+        self.version: IndexVersion = load_index(settings.index, expect_model=model or None)
+        self.embedder = embedder or Embedder(self.version.manifest.model, threads=settings.threads)
         self.retriever = HybridRetriever(
             self.version,
             self.embedder,

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.settings import DEFAULT_MODEL
 from service.schemas import Mode
 
 
@@ -16,7 +15,9 @@ class ServiceSettings(BaseSettings):
 
     index: Path = Field(Path("var/index"), description="Index folder built by `cnai ingest`.")
     embedding_model: str = Field(
-        DEFAULT_MODEL, description="Must match the model recorded in the index manifest."
+        "",
+        description="Query embedding model; empty means the one recorded in the index manifest "
+        "(set it only to insist on a model: a different one is refused).",
     )
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
