@@ -69,6 +69,7 @@ class Engine:
             sparse_weight=settings.sparse_weight,
             rrf_k=settings.rrf_k,
             rerank_depth=settings.rerank_depth,
+            diversity=settings.diversity,
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(

@@ -46,6 +46,7 @@ class HybridRetriever:
         sparse_weight: float = 1.0,
         rrf_k: int = 60,
         rerank_depth: int = 30,
+        diversity: float = 0.2,
     ) -> None:
         self.version = version
         self.chunks = version.chunks
@@ -54,6 +55,7 @@ class HybridRetriever:
         self.weights = (dense_weight, sparse_weight)
         self.rrf_k = rrf_k
         self.rerank_depth = rerank_depth
+        self.diversity = diversity
         self._bm25 = bm25s.BM25()
         if self.chunks:
             self._bm25.index(
@@ -103,6 +105,8 @@ class HybridRetriever:
             cosine = {i: dense.get(i, self._cosine(qvec, i)) for i in top}
             scores = self._rerank(top, qvec, cosine, bm)
             order = sorted(top, key=lambda i: -scores[i])
+        if self.diversity:
+            order = self._diverse(order[: max(k, self.rerank_depth)], scores, k)
         return [
             Hit(self.chunks[i], scores[i], dense.get(i, self._cosine(qvec, i))) for i in order[:k]
         ]
@@ -123,6 +127,24 @@ class HybridRetriever:
             lexical = float(bm[i]) / top_bm if bm is not None and top_bm > 0 else 0.0
             out[i] = 0.5 * cosine[i] + best + 0.5 * lexical
         return out
+
+    def _diverse(self, order: list[int], scores: dict[int, float], k: int) -> list[int]:
+        """Maximal marginal relevance: each pick loses ``diversity`` times its cosine similarity
+        to the closest passage already picked, so near-copies of one passage do not fill the list.
+        """
+        vectors = {i: self.version.vectors.reconstruct(i) for i in order}
+        picked: list[int] = []
+        left = list(order)
+        while left and len(picked) < k:
+
+            def gain(i: int) -> float:
+                overlap = max((float(vectors[i] @ vectors[j]) for j in picked), default=0.0)
+                return scores[i] - self.diversity * overlap
+
+            best = max(left, key=gain)
+            picked.append(best)
+            left.remove(best)
+        return picked
 
     def _cosine(self, qvec: np.ndarray, row: int) -> float:
         return float(np.dot(self.version.vectors.reconstruct(row), qvec))

@@ -39,6 +39,13 @@ class ServiceSettings(BaseSettings):
         le=500,
         description="Fused candidates re-scored by passage, best sentence and BM25 (0: off).",
     )
+    diversity: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="Maximal-marginal-relevance penalty on a passage's similarity to passages "
+        "already picked, so the top k is not near-copies of one passage (0: off).",
+    )
     min_evidence: float = Field(
         0.2,
         ge=-1,
