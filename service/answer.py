@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ingest.store import IndexVersion
+from service import figures
 from service.retrieval import Hit, content_words
 from service.vocabulary import Vocabulary
 
@@ -22,22 +22,7 @@ NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
 _MAX_WORDS = 110
-# Questions that ask for a figure are only answered by sentences that hold one.
-_ASKS_FIGURE = re.compile(
-    r"\b(how many|what (?:percentage|percent|year)|by what percentage|in what year|"
-    r"how much (?:does|did|do|is|was|will)\b.*\b(?:cost|pay|save|use|consume)|how long did)",
-    re.IGNORECASE,
-)
-_FIGURE = re.compile(
-    r"\d[\d,.]*%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|half|double|twice|dozen)\b",
-    re.IGNORECASE,
-)
 _FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
-
-
-def _figures(text: str) -> set[str]:
-    return {f.lower().rstrip(".,") for f in _FIGURE.findall(text)}
 
 
 _LIST_ITEMS = 6
@@ -110,14 +95,13 @@ class ExtractiveAnswerer:
         # Evidence is the best single sentence: a passage on the right topic is not enough.
         if not candidates or max(c.cosine for c in candidates) < self.min_evidence:
             return Answer(ABSTAIN_MESSAGE, abstained=True)
-        if _ASKS_FIGURE.search(question):
-            # Only a figure the question does not already state can answer it ("... in 2024?").
-            asked = _figures(question)
+        kind = figures.asked_kind(question)
+        if kind:
             best = max(c.score for c in candidates)
             candidates = [
                 c
                 for c in candidates
-                if _figures(c.text) - asked and c.score >= best - _FIGURE_MARGIN
+                if figures.gives(kind, c.text, question) and c.score >= best - _FIGURE_MARGIN
             ]
             if not candidates:
                 return Answer(NO_FIGURE_MESSAGE, abstained=True)

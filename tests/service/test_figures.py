@@ -1,0 +1,51 @@
+"""Which figure a question asks for, and which sentences give one of that kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.figures import asked_kind, gives
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much did a conference ticket cost?", "price"),
+        ("what does the managed plan cost per month?", "price"),
+        ("how much GPU memory do I need for a 7B model?", "size"),
+        ("how long can a notebook stay idle before it is stopped?", "duration"),
+        ("By what percentage did utilisation improve?", "share"),
+        ("In what year was the project started?", "year"),
+        ("how many replicas does the default use?", "count"),
+        # "cost" in the sense of a price paid in latency asks for no figure
+        ("What does scaling to zero cost the first request?", None),
+        ("Why do GPUs cost so much?", None),
+    ],
+)
+def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None) -> None:
+    found = asked_kind(question)
+    assert (found.name if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("How much did a ticket cost?", "A ticket was $250 for the two days.", True),
+        ("How much did a ticket cost?", "The event started in 2016 with two days of talks.", False),
+        ("how long can it stay idle?", "Idle notebooks are culled after 1440 minutes.", True),
+        ("how long can it stay idle?", "Culling stops idle notebooks to free resources.", False),
+        ("how many documents were indexed?", "The tests indexed over 50K documents.", True),
+        ("how many documents were indexed?", "The tests ran in 2024.", False),  # a year
+        ("how many GPUs did the 2024 run use?", "It used eight GPUs.", True),
+        # a figure the question already states does not answer it
+        ("how many GPUs did the 8-node run use?", "The run had 8 nodes.", False),
+        ("what year did it graduate?", "It graduated in 2023.", True),
+        ("how much memory does it need?", "Give it at least 16 GiB of memory.", True),
+    ],
+)
+def test_a_sentence_gives_a_figure_of_the_kind_asked(
+    question: str, sentence: str, expected: bool
+) -> None:
+    kind = asked_kind(question)
+    assert kind is not None
+    assert gives(kind, sentence, question) is expected
