@@ -19,6 +19,7 @@ from service.citations import render, support_of
 from service.conversation import Turn, standalone
 from service.generative import GenerativeAnswerer
 from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
+from service.query import search_query
 from service.retrieval import Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
 from service.support import SupportScorer
@@ -117,8 +118,8 @@ class Engine:
     def _retrieve(
         self, query: str, k: int, filters: Filters | None, timer: Timer
     ) -> tuple[np.ndarray, list[Hit]]:
-        """The query vector and the passages, with rare acronyms spelled out for both."""
-        expanded = self.acronyms.expand(query)
+        """The query vector and the passages: rare acronyms spelled out, the source's name out."""
+        expanded = self.acronyms.expand(search_query(query))
         with timer.stage("embed"):
             qvec = self.embedder.embed_query(expanded)
         with timer.stage("retrieve"):
