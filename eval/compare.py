@@ -18,7 +18,7 @@ from eval.judge import Judge
 from eval.plots import HEADLINE
 from eval.report import fmt, write_report
 from eval.run import Report, evaluate
-from eval.runners import EngineRunner, Runner, engine_accepts_mode
+from eval.runners import EngineRunner, Runner
 from ingest.embed import Embedder
 from ingest.settings import DEFAULT_MODEL
 from service.engine import Engine
@@ -56,43 +56,20 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def rerank_switch(settings: ServiceSettings) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Overrides that turn reranking off and on, or ({}, None) when the settings have none.
-
-    Either a ``rerank: bool`` field or a ``rerank_depth: int`` (0 is off) is recognised.
-    """
-    fields = ServiceSettings.model_fields
-    if "rerank" in fields:
-        return {"rerank": False}, {"rerank": True}
-    if "rerank_depth" in fields:
-        depth = getattr(settings, "rerank_depth", 0) or fields["rerank_depth"].default
-        return {"rerank_depth": 0}, ({"rerank_depth": depth} if depth else None)
-    return {}, None
-
-
-def configurations(
-    settings: ServiceSettings, modes: list[str], modes_available: bool
-) -> tuple[list[Config], list[str]]:
-    """The retrieval configurations, plus one per answer backend when Engine.run takes a mode."""
-    plain, rerank = rerank_switch(settings)
-    configs = [
+def configurations(settings: ServiceSettings, modes: list[str]) -> list[Config]:
+    """Each retrieval stage added in turn, then one row per answer backend."""
+    defaults = ServiceSettings.model_fields
+    depth = settings.rerank_depth or defaults["rerank_depth"].default
+    diversity = settings.diversity or defaults["diversity"].default
+    plain = {"rerank_depth": 0, "diversity": 0.0}
+    return [
         Config("dense only", {"sparse_weight": 0.0, **plain}),
         Config("BM25 only", {"dense_weight": 0.0, **plain}),
-        Config("hybrid", dict(plain)),
+        Config("hybrid", plain),
+        Config("hybrid + rerank", {"rerank_depth": depth, "diversity": 0.0}),
+        Config("+ diversity", {"rerank_depth": depth, "diversity": diversity}),
+        *(Config(f"mode {m}", {}, m) for m in modes),
     ]
-    notes = []
-    if rerank is not None:
-        configs.append(Config("hybrid + rerank", rerank))
-    else:
-        notes.append("No rerank setting in ServiceSettings yet: '+ rerank' not compared.")
-    if modes and not modes_available:
-        notes.append(
-            "Answer backends are not available yet (Engine.run takes no `mode`): "
-            f"--mode {', '.join(modes)} not compared."
-        )
-    elif modes:
-        configs += [Config(f"mode {m}", {}, m) for m in modes]
-    return configs, notes
 
 
 def slug(name: str) -> str:
@@ -109,22 +86,26 @@ def run_compare(
     progress: bool = True,
     judge: Judge | None = None,
     plots: bool = True,
+    adapted: Engine | None = None,
 ) -> Comparison:
-    """Every configuration over ``engine``'s index and embedder, then the LangChain baseline."""
+    """Every configuration over ``engine``'s index and embedder, the same over ``adapted`` (an
+    index built with a fine-tuned model, see ``cnai adapt``), then the LangChain baseline."""
     questions = load_questions(dataset)
     settings, embedder = engine.settings, engine.embedder
     scorer = SupportScorer(embedder)
-    configs, notes = configurations(settings, modes or [], engine_accepts_mode(engine))
-    result = Comparison(notes=notes)
+    result = Comparison()
 
     def measure(runner: Runner) -> None:
         report = evaluate(questions, runner, scorer, k, progress, judge, str(dataset))
         write_report(report, out_dir / slug(runner.name), plots=plots)
         result.reports.append(report)
 
-    for config in configs:
+    for config in configurations(settings, modes or []):
         variant = Engine(settings.model_copy(update=config.overrides), embedder)
         measure(EngineRunner(variant, config.name, config.mode))
+    if adapted:
+        measure(EngineRunner(adapted, "+ adapted model"))
+        result.notes.append(f"'+ adapted model' embeds with {adapted.version.manifest.model}.")
 
     files, missing, changed = indexed_documents(engine.version, docs_roots or [])
     if not files:

@@ -6,7 +6,6 @@ answer and its citations, stage timings), so every metric applies to either.
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ingest.errors import BadInput, CnaiError
+from ingest.errors import CnaiError
 from service.engine import Engine
 from service.retrieval import Hit
 
@@ -63,11 +62,6 @@ class Runner(Protocol):
 _SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)  # never written to a report
 
 
-def engine_accepts_mode(engine: Engine) -> bool:
-    """Whether this Engine.run takes an answer backend ``mode`` (LLM backends are optional)."""
-    return "mode" in inspect.signature(engine.run).parameters
-
-
 def _passage(hit: Hit) -> Passage:
     c = hit.chunk
     return Passage(c.chunk_id, c.doc_path, c.section, c.text)
@@ -75,27 +69,19 @@ def _passage(hit: Hit) -> Passage:
 
 class EngineRunner:
     def __init__(self, engine: Engine, name: str = "hybrid", mode: str | None = None) -> None:
-        if mode is not None and not engine_accepts_mode(engine):
-            raise BadInput(
-                f"answer backends are not available yet: Engine.run takes no mode ({mode!r})"
-            )
         self.engine = engine
         self.name = name
         self.mode = mode
 
     def run(self, question: str, k: int) -> RunOutput:
-        if self.mode is None:
-            hits, answer, timings = self.engine.run(question, k)
-        else:
-            run: Any = self.engine.run  # `mode` exists only once LLM backends are installed
-            hits, answer, timings = run(question, k, None, mode=self.mode)
+        hits, answer, timings = self.engine.run(question, k, mode=self.mode)
         return RunOutput(
             retrieved=[_passage(h) for h in hits],
             answer=answer.text,
             abstained=answer.abstained,
             citations=[_passage(h) for h in answer.citations],
             timings_ms=dict(timings),
-            fallback=bool(getattr(answer, "fallback", False)),
+            fallback=answer.fallback,
         )
 
     def describe(self) -> dict[str, Any]:

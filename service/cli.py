@@ -315,6 +315,13 @@ def evaluate(
             "baseline side by side; writes compare.md, compare.json and compare.png.",
         ),
     ] = False,
+    adapted_index: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --compare: an index built with an adapted model (cnai adapt), "
+            "compared as '+ adapted model'."
+        ),
+    ] = None,
     docs_root: Annotated[
         list[Path] | None,
         typer.Option(
@@ -354,6 +361,8 @@ def evaluate(
 
         if compare and (api or check):
             raise BadInput("--compare runs in process and is not gated: drop --api and --check")
+        if adapted_index and not compare:
+            raise BadInput("--adapted-index is a row of --compare: add --compare")
         if len(modes) > 1 and not compare:
             raise BadInput("several --mode values need --compare")
         # Bad input fails before the model takes seconds to load.
@@ -364,7 +373,10 @@ def evaluate(
             err.print(SKIPPED)
         if compare:
             try:
-                _compare(dataset, index, out_dir, k, modes, docs_root, progress, grader, plots)
+                _compare(
+                    dataset, index, adapted_index, out_dir, k, modes, docs_root, progress, grader,
+                    plots,
+                )  # fmt: skip
             finally:
                 if grader:
                     grader.close()
@@ -431,6 +443,7 @@ def _single(
 def _compare(
     dataset: Path,
     index: Path | None,
+    adapted_index: Path | None,
     out_dir: Path,
     k: int,
     modes: list[str],
@@ -442,7 +455,11 @@ def _compare(
     from eval.compare import comparison_markdown, run_compare
 
     roots = docs_root or [_shared_corpus(), Path("corpus")]
-    result = run_compare(dataset, _engine(index), out_dir, k, modes, roots, progress, grader, plots)
+    engine = _engine(index)
+    adapted = _engine(adapted_index) if adapted_index else None
+    result = run_compare(
+        dataset, engine, out_dir, k, modes, roots, progress, grader, plots, adapted=adapted
+    )
     out.print(comparison_markdown(result, dataset), highlight=False, markup=False)
     picture = ", compare.png" if plots else ""
     err.print(f"[green]wrote {out_dir}: compare.md, compare.json{picture}[/green]")

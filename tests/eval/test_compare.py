@@ -14,23 +14,15 @@ from service.engine import Engine
 from service.settings import ServiceSettings
 
 
-def test_configurations_zero_one_ranking_each_and_add_rerank_when_it_exists() -> None:
-    configs, notes = configurations(ServiceSettings(), [], modes_available=False)
+def test_configurations_add_one_retrieval_stage_at_a_time_then_the_modes() -> None:
+    configs = configurations(ServiceSettings(rerank_depth=0, diversity=0), ["local", "openai"])
     by_name = {c.name: c.overrides for c in configs}
     assert by_name["dense only"]["sparse_weight"] == 0
     assert by_name["BM25 only"]["dense_weight"] == 0
-    fields = ServiceSettings.model_fields
-    if "rerank" in fields or "rerank_depth" in fields:
-        assert "hybrid + rerank" in by_name
-    else:
-        assert any("rerank" in n for n in notes)
-
-
-def test_modes_are_compared_only_when_the_engine_takes_them() -> None:
-    configs, notes = configurations(ServiceSettings(), ["local"], modes_available=False)
-    assert not any(c.mode for c in configs)
-    assert any("not available yet" in n for n in notes)
-    configs, _ = configurations(ServiceSettings(), ["local", "openai"], modes_available=True)
+    assert by_name["hybrid"] == {"rerank_depth": 0, "diversity": 0}
+    # stages switched off in the settings are still compared at their defaults
+    assert by_name["hybrid + rerank"] == {"rerank_depth": 30, "diversity": 0}
+    assert by_name["+ diversity"] == {"rerank_depth": 30, "diversity": 0.2}
     assert [c.mode for c in configs if c.mode] == ["local", "openai"]
 
 
@@ -38,11 +30,19 @@ def test_compare_writes_a_table_a_chart_and_one_report_per_configuration(
     engine: Engine, tiny_dataset: Path, tiny_corpus: Path, tmp_path: Path
 ) -> None:
     result = run_compare(
-        tiny_dataset, engine, tmp_path, k=3, docs_roots=[tiny_corpus.parent], progress=False
+        tiny_dataset,
+        engine,
+        tmp_path,
+        k=3,
+        docs_roots=[tiny_corpus.parent],
+        progress=False,
+        adapted=engine,  # the row's plumbing; test_adapt covers a really adapted model
     )
     names = [r.name for r in result.reports]
-    assert names[:3] == ["dense only", "BM25 only", "hybrid"]
-    assert names[-1] == "LangChain baseline"
+    assert names == [
+        "dense only", "BM25 only", "hybrid", "hybrid + rerank", "+ diversity",
+        "+ adapted model", "LangChain baseline",
+    ]  # fmt: skip
     data = json.loads((tmp_path / "compare.json").read_text())
     assert [row["configuration"] for row in data["configurations"]] == names
     assert {r.summary["n"] for r in result.reports} == {4}  # the same questions for each
@@ -76,3 +76,11 @@ def test_compare_refuses_api_and_check(tiny_dataset: Path) -> None:
     )
     assert result.exit_code == 2
     assert "drop --api and --check" in result.output
+
+
+def test_adapted_index_needs_compare(tiny_dataset: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["eval", "--adapted-index", str(tmp_path), "--dataset", str(tiny_dataset)]
+    )
+    assert result.exit_code == 2
+    assert "add --compare" in result.output

@@ -10,8 +10,7 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from eval.runners import ApiRunner, ApiUnavailable, EngineRunner, engine_accepts_mode
-from ingest.errors import BadInput
+from eval.runners import ApiRunner, ApiUnavailable, EngineRunner
 from service.cli import app
 from service.engine import Engine
 
@@ -60,12 +59,9 @@ def test_an_api_that_is_not_there_is_one_clear_error(closed_port_url: str) -> No
         ApiRunner(closed_port_url)
 
 
-def test_a_mode_needs_an_engine_that_takes_one(engine: Engine) -> None:
-    if engine_accepts_mode(engine):
-        assert EngineRunner(engine, mode="extractive").run(QUESTION, 3).answer
-    else:
-        with pytest.raises(BadInput, match="answer backends are not available yet"):
-            EngineRunner(engine, mode="local")
+def test_a_runner_answers_in_the_mode_it_was_given(engine: Engine) -> None:
+    out = EngineRunner(engine, mode="extractive").run(QUESTION, 3)
+    assert out.answer and out.citations and not out.fallback
 
 
 class _Settings(BaseModel):
