@@ -122,7 +122,7 @@ def adapt(
     """Fine-tune the embedding model on an index's own headings and sentences (optional).
 
     Keep the result only if `cnai eval` shows it helps: rebuild the index with
-    `cnai ingest PATH... --model FOLDER` and serve with CNAI_EMBEDDING_MODEL=FOLDER.
+    `cnai ingest PATH... --model FOLDER`; serving then uses that model, as the index records it.
     """
 
     def body() -> None:

@@ -76,7 +76,10 @@ class Source(BaseModel):
 class SearchResult(BaseModel):
     chunk_id: str
     text: str
-    score: float = Field(description="Fused reciprocal-rank score; higher is better.")
+    score: float = Field(
+        description="Rerank score (the fused reciprocal-rank score when reranking is off); "
+        "higher is better."
+    )
     source: Source
 
 
