@@ -1,4 +1,8 @@
-"""A rich progress bar with items/s and time left, that stays silent when not wanted."""
+"""A rich progress bar with items/s and time left, that stays silent when not wanted.
+
+Rich draws a bar only on a terminal; into a pipe or a log file it would print nothing until the
+end, so there a plain line is printed at every tenth of the work instead.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from rich.progress import Progress as RichProgress
 
 class Progress:
     def __init__(self, description: str, total: int, unit: str = "chunks", enabled: bool = True):
+        console = Console(stderr=True)
+        self._lines = enabled and not console.is_terminal
         self._bar = RichProgress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -24,17 +30,33 @@ class Progress:
             TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled,
+            console=console,
+            disable=not enabled or self._lines,
         )
+        self._console = console
+        self._description = description
+        self._total = total
+        self._done = 0
         self._unit = unit
         self._task = self._bar.add_task(description, total=total, rate="")
 
     def advance(self, n: int) -> None:
         self._bar.advance(self._task, n)
         speed = self._bar.tasks[0].speed
-        if speed:
-            self._bar.update(self._task, rate=f"{speed:,.1f} {self._unit}/s")
+        rate = f"{speed:,.1f} {self._unit}/s" if speed else ""
+        if rate:
+            self._bar.update(self._task, rate=rate)
+        before, self._done = self._done, self._done + n
+        if (
+            self._lines
+            and self._total
+            and 10 * before // self._total < 10 * self._done // self._total
+        ):
+            self._console.print(
+                f"{self._description}: {self._done:,}/{self._total:,} {self._unit} "
+                f"({100 * self._done // self._total}%) {rate}".rstrip(),
+                highlight=False,
+            )
 
     def __enter__(self) -> Progress:
         self._bar.start()
