@@ -113,6 +113,37 @@ def abstention_scores(
     }
 
 
+EVIDENCE_SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def evidence_sweep(
+    evidence: Sequence[float | None],
+    other_rule: Sequence[bool],
+    answerable: Sequence[bool],
+    thresholds: Sequence[float] = EVIDENCE_SWEEP,
+) -> list[dict[str, float | None]]:
+    """Abstention precision and recall had the evidence threshold been each of ``thresholds``.
+
+    A question abstains at threshold t when another rule declined it (``other_rule``) or its
+    best sentence scores below t; the other rules are taken as they ran, not re-run.
+    """
+    rows = []
+    for t in thresholds:
+        would = [o or e is None or e < t for e, o in zip(evidence, other_rule, strict=True)]
+        scores = abstention_scores(would, answerable)
+        rows.append(
+            {
+                "threshold": t,
+                "abstention_precision": scores["abstention_precision"],
+                "abstention_recall": scores["abstention_recall"],
+                "false_abstention_rate": safe_mean(
+                    [float(w) for w, a in zip(would, answerable, strict=True) if a]
+                ),
+            }
+        )
+    return rows
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None

@@ -66,6 +66,19 @@ def summary_markdown(report: Report) -> str:
     lines += ["", "| abstention | value |", "|---|---|"]
     keys = (*ABSTENTION, "false_abstention_rate", "fallback_rate")
     lines += [f"| {key} | {fmt(s.get(key))} |" for key in keys]
+    if s.get("evidence_sweep"):
+        lines += [
+            "",
+            "Had CNAI_MIN_EVIDENCE been each threshold (the other abstention rules as they ran):",
+            "",
+            "| min evidence | abstention precision | abstention recall | false abstention rate |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {fmt(r['threshold'])} | {fmt(r['abstention_precision'])} | "
+            f"{fmt(r['abstention_recall'])} | {fmt(r['false_abstention_rate'])} |"
+            for r in s["evidence_sweep"]
+        ]
     lines += ["", "| latency (ms) | p50 | p95 | mean |", "|---|---|---|---|"]
     for stage, v in s.get("latency_ms", {}).items():
         lines.append(f"| {stage} | {fmt(v['p50'])} | {fmt(v['p95'])} | {fmt(v['mean'])} |")

@@ -36,6 +36,8 @@ class QuestionResult:
     scores: dict[str, float]  # only the metrics that apply to this question
     timings_ms: dict[str, float]
     fallback: bool = False
+    evidence: float | None = None
+    why_abstained: str | None = None
 
 
 @dataclass
@@ -139,6 +141,8 @@ def score_question(
         scores={k: round(v, 4) for k, v in scores.items()},
         timings_ms=out.timings_ms,
         fallback=out.fallback,
+        evidence=None if out.evidence is None else round(out.evidence, 4),
+        why_abstained=out.why_abstained,
     )
 
 
@@ -154,6 +158,12 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
     out["abstained"] = m.safe_mean([float(r.abstained) for r in results])
     out["false_abstention_rate"] = m.safe_mean([float(r.abstained) for r in answerable])
     out["fallback_rate"] = m.safe_mean([float(r.fallback) for r in results])
+    if any(r.evidence is not None for r in results):
+        out["evidence_sweep"] = m.evidence_sweep(
+            [r.evidence for r in results],
+            [r.abstained and r.why_abstained != "weak_evidence" for r in results],
+            [r.answerable for r in results],
+        )
     stages: dict[str, list[float]] = defaultdict(list)
     for r in results:
         for stage, ms in r.timings_ms.items():

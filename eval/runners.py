@@ -43,6 +43,8 @@ class RunOutput:
     citations: list[Passage] = field(default_factory=list)  # citation n is citations[n - 1]
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback: bool = False  # a generative backend fell back to the extractive answer
+    evidence: float | None = None  # best retrieved sentence's similarity to the question
+    why_abstained: str | None = None  # the rule that declined, see service.answer.Answer
 
 
 class Runner(Protocol):
@@ -82,6 +84,8 @@ class EngineRunner:
             citations=[_passage(h) for h in answer.citations],
             timings_ms=dict(timings),
             fallback=answer.fallback,
+            evidence=answer.evidence,
+            why_abstained=answer.why_abstained,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -151,6 +155,8 @@ class ApiRunner:
             citations=[_api_passage(c) for c in asked["citations"]],
             timings_ms=timings,
             fallback=bool(asked.get("fallback", False)),
+            evidence=asked.get("evidence"),
+            why_abstained=asked.get("why_abstained"),
         )
 
     def describe(self) -> dict[str, Any]:

@@ -46,6 +46,9 @@ class Answer:
     fallback: bool = False  # a generated answer had no supported sentence: this is extractive
     dropped: int = 0  # generated sentences removed because no passage supported them
     retrieval_query: str = ""  # what was searched: the question, or its standalone rewrite
+    # Cosine similarity of the best retrieved sentence to the question (None: no sentence).
+    evidence: float | None = None
+    why_abstained: str | None = None  # "unknown_name", "weak_evidence" or "no_figure"
 
 
 @dataclass(eq=False)
@@ -87,14 +90,17 @@ class ExtractiveAnswerer:
         unknown = self.vocabulary.unknown_names(question)
         if unknown:
             names = " or ".join(f"'{n}'" for n in unknown)
-            return Answer(UNKNOWN_MESSAGE.format(names=names), abstained=True)
+            return Answer(
+                UNKNOWN_MESSAGE.format(names=names), abstained=True, why_abstained="unknown_name"
+            )
         words = content_words(question)
         candidates = [
             c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)
         ]
         # Evidence is the best single sentence: a passage on the right topic is not enough.
-        if not candidates or max(c.cosine for c in candidates) < self.min_evidence:
-            return Answer(ABSTAIN_MESSAGE, abstained=True)
+        evidence = self.evidence(qvec, hits)
+        if evidence is None or evidence < self.min_evidence:
+            return Answer(ABSTAIN_MESSAGE, abstained=True, why_abstained="weak_evidence")
         kind = figures.asked_kind(question)
         if kind:
             best = max(c.score for c in candidates)
@@ -104,8 +110,13 @@ class ExtractiveAnswerer:
                 if figures.gives(kind, c.text, question) and c.score >= best - _FIGURE_MARGIN
             ]
             if not candidates:
-                return Answer(NO_FIGURE_MESSAGE, abstained=True)
+                return Answer(NO_FIGURE_MESSAGE, abstained=True, why_abstained="no_figure")
         return candidates
+
+    def evidence(self, qvec: np.ndarray, hits: list[Hit]) -> float | None:
+        """How close the best sentence of the retrieved passages comes to the question."""
+        sims = [self.version.sentences(self._rows[h.chunk.chunk_id])[1] @ qvec for h in hits]
+        return max((float(s.max()) for s in sims if len(s)), default=None)
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
         texts, vectors = self.version.sentences(self._rows[hit.chunk.chunk_id])

@@ -182,6 +182,7 @@ class Engine:
                 answer.support = support_of(answer, self.scorer)
         answer.mode = mode
         answer.retrieval_query = query
+        answer.evidence = self.answerer.evidence(qvec, hits)
         if llm is None:
             if not answer.sentences:
                 yield answer.text
@@ -223,6 +224,8 @@ def response(result: Result) -> schemas.AskResponse:
         fallback=answer.fallback,
         dropped=answer.dropped,
         retrieval_query=answer.retrieval_query,
+        evidence=answer.evidence,
+        why_abstained=answer.why_abstained,
         sentences=sentences,
     )
 

@@ -115,6 +115,16 @@ class AskResponse(BaseModel):
     dropped: int = Field(default=0, description="Generated sentences removed as unsupported.")
     retrieval_query: str = Field(default="", description="What was searched for this question.")
     sentences: list[AnswerSentence] = Field(default_factory=list)
+    evidence: float | None = Field(
+        default=None,
+        description="Cosine similarity of the best retrieved sentence to the question; the "
+        "answer abstains below CNAI_MIN_EVIDENCE. None when no passage was retrieved.",
+    )
+    why_abstained: Literal["unknown_name", "weak_evidence", "no_figure"] | None = Field(
+        default=None,
+        description="Which rule declined: a name the knowledge base never mentions, no sentence "
+        "close enough, or no figure of the kind asked for.",
+    )
 
 
 class ErrorBody(BaseModel):

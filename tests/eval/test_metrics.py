@@ -86,6 +86,22 @@ def test_abstention_scores_are_undefined_without_abstentions_or_unanswerables() 
     assert scores["abstention_recall"] is None
 
 
+def test_evidence_sweep_abstains_below_each_threshold_or_by_another_rule() -> None:
+    # q1 unanswerable, weak evidence; q2 unanswerable, declined by another rule although its
+    # evidence is strong; q3 answerable with middling evidence; q4 answerable, no passage.
+    rows = m.evidence_sweep(
+        evidence=[0.15, 0.9, 0.35, None],
+        other_rule=[False, True, False, False],
+        answerable=[False, False, True, True],
+        thresholds=[0.1, 0.2, 0.4],
+    )
+    assert [r["threshold"] for r in rows] == [0.1, 0.2, 0.4]
+    # 0.1: q2 and q4 abstain; 0.2: q1 joins; 0.4: q3 joins
+    assert [r["abstention_recall"] for r in rows] == [0.5, 1.0, 1.0]
+    assert [r["abstention_precision"] for r in rows] == [0.5, 2 / 3, 0.5]
+    assert [r["false_abstention_rate"] for r in rows] == [0.5, 0.5, 1.0]
+
+
 def test_percentile_interpolates_and_handles_empty() -> None:
     assert m.percentile([1, 2, 3, 4], 0.5) == 2.5
     assert m.percentile([], 0.5) is None

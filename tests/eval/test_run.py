@@ -123,10 +123,16 @@ def test_report_files_hold_aggregate_and_per_question_scores(
     assert data["questions"][0]["first_relevant"] == 1
     assert data["questions"][2]["first_relevant"] is None
     assert data["unreachable_gold"] == ["t3#0"]
+    assert all(0 < q["evidence"] <= 1 for q in data["questions"])
+    sweep = data["summary"]["evidence_sweep"]
+    assert [r["threshold"] for r in sweep] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    recalls = [r["abstention_recall"] for r in sweep]
+    assert recalls == sorted(recalls)  # a higher bar refuses at least as much
     assert set(data["summary"]["latency_ms"]) >= {"embed", "retrieve", "answer", "total"}
     assert report.by_type["factoid"]["n"] == 1 and "unanswerable" in report.by_type
     markdown = (out / "report.md").read_text()
     assert "| all | 4 |" in markdown and "| t4 | unanswerable |" in markdown
+    assert "| min evidence | abstention precision |" in markdown
     for name in ("metrics", "by_type", "latency"):
         assert f"![{name}]({name}.png)" in markdown
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

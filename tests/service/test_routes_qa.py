@@ -48,6 +48,7 @@ def test_ask_answers_with_markers_that_match_the_citations(client: TestClient) -
     assert "cold start" in body["answer"]
     assert any(c["source"]["path"] == "notes/model-serving.md" for c in body["citations"])
     assert body["timings_ms"]["total"] >= body["timings_ms"]["embed"]
+    assert body["evidence"] > 0.2 and body["why_abstained"] is None
 
 
 def test_ask_abstains_when_no_passage_supports_the_question(client: TestClient) -> None:
@@ -57,12 +58,14 @@ def test_ask_abstains_when_no_passage_supports_the_question(client: TestClient) 
     assert body["abstained"] is True
     assert body["citations"] == []
     assert "[" not in body["answer"]
+    assert body["why_abstained"] == "weak_evidence" and body["evidence"] < 0.2
 
 
 def test_ask_abstains_on_a_name_the_knowledge_base_never_mentions(client: TestClient) -> None:
     body = client.post("/v1/ask", json={"question": "How do I shard GPUs with Zorblax?"}).json()
     assert body["abstained"] is True
     assert "Zorblax" in body["answer"]
+    assert body["why_abstained"] == "unknown_name"
 
 
 def test_empty_question_is_rejected_with_a_message(client: TestClient) -> None:
@@ -124,6 +127,7 @@ def test_a_question_for_a_figure_no_passage_gives_is_declined(client: TestClient
     ).json()
     assert body["abstained"] is True
     assert "figure" in body["answer"]
+    assert body["why_abstained"] == "no_figure"
 
 
 def test_ask_gives_each_sentence_with_its_citations_and_support(client: TestClient) -> None:
