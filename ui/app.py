@@ -8,7 +8,7 @@ from typing import get_args
 
 import streamlit as st
 
-from service.schemas import AskRequest, AskResponse, Citation, Filters, Kind
+from service.schemas import AskRequest, AskResponse, Citation, Filters, Kind, Mode
 from ui.client import (
     API_URL_ENV,
     DEFAULT_API_URL,
@@ -20,6 +20,12 @@ from ui.client import (
 
 ANY_KIND = "any"
 KINDS = [ANY_KIND, *get_args(Kind)]
+SERVER_DEFAULT = "server default"
+MODES = [SERVER_DEFAULT, *get_args(Mode)]
+MODE_HELP = (
+    "extractive quotes the passages (fast, no LLM); local writes with the small model bundled on "
+    "the server (seconds per answer); openai uses the server's configured OpenAI-compatible LLM."
+)
 MAX_QUESTION_CHARS = next(
     (
         m.max_length
@@ -29,6 +35,9 @@ MAX_QUESTION_CHARS = next(
     None,
 )
 ABSTAINED_NOTE = "No passage in the knowledge base supports an answer, so none was given."
+FALLBACK_NOTE = (
+    "No sentence the model wrote was supported by a passage, so these are the passages' own words."
+)
 
 
 @dataclass
@@ -55,11 +64,19 @@ def _md(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _sidebar(client: ApiClient | None, shown_url: str) -> tuple[int, Filters | None]:
+@dataclass
+class Options:
+    k: int
+    filters: Filters | None
+    mode: str | None  # None: the server's default backend
+
+
+def _sidebar(client: ApiClient | None, shown_url: str) -> Options:
     with st.sidebar:
         st.markdown(f"**API:** `{shown_url}`")
         k = st.slider("Number of passages", min_value=1, max_value=10, value=5, key="k")
         kind = st.selectbox("Kind of document", KINDS, index=0, key="kind")
+        mode = st.selectbox("Answer with", MODES, index=0, key="mode", help=MODE_HELP)
         st.button("Clear conversation", on_click=_clear)
         if client is not None:
             ready, message = client.ready()
@@ -67,7 +84,11 @@ def _sidebar(client: ApiClient | None, shown_url: str) -> tuple[int, Filters | N
                 st.success(f"API {message}")
             else:
                 st.warning(f"API not ready: {message}")
-    return k, (Filters.model_validate({"kind": kind}) if kind != ANY_KIND else None)
+    return Options(
+        k,
+        Filters.model_validate({"kind": kind}) if kind != ANY_KIND else None,
+        None if mode == SERVER_DEFAULT else mode,
+    )
 
 
 def _where(c: Citation) -> str:
@@ -88,6 +109,8 @@ def _render_answer(resp: AskResponse) -> None:
     st.markdown(_md(resp.answer))
     if resp.abstained:
         st.caption(ABSTAINED_NOTE)
+    elif resp.fallback:
+        st.caption(FALLBACK_NOTE)
     for c in resp.citations:
         label = " — ".join(p for p in (c.source.title, c.source.section) if p) or c.source.path
         with st.expander(f"[{c.id}] {label}"):
@@ -109,10 +132,11 @@ def _render(turn: Turn) -> None:
             st.markdown(_md(turn.text))
 
 
-def _answer(client: ApiClient, question: str, k: int, filters: Filters | None) -> Turn:
+def _answer(client: ApiClient, question: str, options: Options) -> Turn:
     try:
         with st.spinner("Searching the knowledge base…"):
-            return Turn("assistant", response=client.ask(question, k, filters))
+            response = client.ask(question, options.k, options.filters, options.mode)
+            return Turn("assistant", response=response)
     except ApiUnavailable as exc:
         return Turn("assistant", error=str(exc))
     except ApiError as exc:
@@ -132,7 +156,7 @@ def main() -> None:
         client = ApiClient(timeout=60.0)
     except InvalidApiUrl as exc:
         st.error(str(exc))
-    k, filters = _sidebar(client, shown_url)
+    options = _sidebar(client, shown_url)
 
     history = _history()
     for turn in history:
@@ -147,7 +171,7 @@ def main() -> None:
     history.append(asked)
     _render(asked)
     # The answer (or the error) joins the history too, so the question never loses its reply.
-    reply = _answer(client, question, k, filters)
+    reply = _answer(client, question, options)
     history.append(reply)
     _render(reply)
 

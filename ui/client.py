@@ -59,9 +59,13 @@ class ApiClient:
         self.base_url = validate_api_url(base_url) if base_url else api_url_from_env()
         self.timeout = timeout
 
-    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> AskResponse:
+    def ask(
+        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+    ) -> AskResponse:
         # The question is sent as given: the server owns validation and explains what is wrong.
         payload: dict[str, Any] = {"question": question, "k": k}
+        if mode is not None:
+            payload["mode"] = mode
         if filters is not None:
             payload["filters"] = filters.model_dump(exclude_none=True)
         response = self._request("POST", "/v1/ask", json=payload)

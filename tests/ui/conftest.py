@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
 from service.app import create_app
+from service.engine import Engine
 from service.settings import ServiceSettings
+from tests.service.fakes import ScriptedLLM
 
 DOCS = {
     "gpu-sharing.md": """---
@@ -141,6 +143,16 @@ def _serve(app: FastAPI) -> Iterator[str]:
 def live_api(ui_index: Path) -> Iterator[str]:
     """Base URL of the real app serving ``ui_index``, ready to answer."""
     with _serve(create_app(ServiceSettings(index=ui_index))) as url:
+        _wait_ready(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def api_with_an_off_topic_model(ui_index: Path, embedder: Embedder) -> Iterator[str]:
+    """The real app whose `local` backend writes only sentences no passage supports."""
+    settings = ServiceSettings(index=ui_index)
+    model = ScriptedLLM("Bananas ripen faster in a paper bag. [1]")
+    with _serve(create_app(settings, lambda: Engine(settings, embedder, {"local": model}))) as url:
         _wait_ready(url)
         yield url
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.app import ABSTAINED_NOTE
+from ui.app import ABSTAINED_NOTE, FALLBACK_NOTE
 from ui.client import ApiClient, ApiError, ApiUnavailable, InvalidApiUrl
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
@@ -114,6 +114,37 @@ def test_api_without_an_index_shows_not_ready_and_the_server_message_on_ask(
 
     assert _markdown(at.chat_message[0]) == ANSWERABLE
     assert "cnai ingest" in at.chat_message[1].error[0].value
+
+
+def test_the_chosen_answer_backend_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch, live_api: str
+) -> None:
+    at = _app(monkeypatch, live_api)
+    assert at.sidebar.selectbox(key="mode").options == [
+        "server default", "extractive", "local", "openai",
+    ]  # fmt: skip
+
+    at.sidebar.selectbox(key="mode").set_value("openai").run(timeout=TIMEOUT)
+    at = _ask(at, ANSWERABLE)
+
+    # The live API has no OpenAI-compatible server configured: its 503 says what to set.
+    assert "CNAI_OPENAI_BASE_URL" in at.chat_message[1].error[0].value
+
+    at.sidebar.selectbox(key="mode").set_value("extractive").run(timeout=TIMEOUT)
+    at = _ask(at, ANSWERABLE)
+    assert "MIG" in _markdown(at.chat_message[3]) and not at.chat_message[3].error
+
+
+def test_a_generated_answer_that_fell_back_says_so(
+    monkeypatch: pytest.MonkeyPatch, api_with_an_off_topic_model: str
+) -> None:
+    at = _app(monkeypatch, api_with_an_off_topic_model)
+    at.sidebar.selectbox(key="mode").set_value("local").run(timeout=TIMEOUT)
+    at = _ask(at, ANSWERABLE)
+
+    reply = at.chat_message[1]
+    assert "Bananas" not in _markdown(reply) and "MIG" in _markdown(reply)
+    assert FALLBACK_NOTE in [c.value for c in reply.caption]
 
 
 def test_sidebar_shows_the_api_url_and_that_it_is_ready(
