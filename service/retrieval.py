@@ -105,8 +105,8 @@ class HybridRetriever:
             cosine = {i: dense.get(i, self._cosine(qvec, i)) for i in top}
             scores = self._rerank(top, qvec, cosine, bm)
             order = sorted(top, key=lambda i: -scores[i])
-        if self.diversity:
-            order = self._diverse(order[: max(k, self.rerank_depth)], scores, k)
+            if self.diversity:  # on rerank scores: reciprocal-rank scores are on another scale
+                order = self._diverse(order, scores, k)
         return [
             Hit(self.chunks[i], scores[i], dense.get(i, self._cosine(qvec, i))) for i in order[:k]
         ]

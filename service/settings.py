@@ -44,7 +44,7 @@ class ServiceSettings(BaseSettings):
         ge=0,
         le=2,
         description="Maximal-marginal-relevance penalty on a passage's similarity to passages "
-        "already picked, so the top k is not near-copies of one passage (0: off).",
+        "already picked, so the top k is not near-copies of one passage (0: off; needs reranking).",
     )
     min_evidence: float = Field(
         0.2,
