@@ -161,13 +161,31 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
         yield bool(fence), "\n".join(run)
 
 
+_FOOTNOTE = re.compile(r"^[ \t]*\[\^([^\]]+)\]:[ \t]*(.*)$", re.M)
+_FOOTNOTE_MARK = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+_URL = re.compile(r"\(?<?https?://\S+")
+
+
 def clean_markdown(text: str) -> str:
     """Remove Hugo/Docusaurus/MDX markup and link targets, leaving fenced code untouched."""
-    parts = [block if is_code else _clean_prose(block) for is_code, block in _blocks(text)]
+    blocks = list(_blocks(text))
+    notes = {
+        m[1]: m[2].strip().rstrip(".")
+        for is_code, block in blocks
+        if not is_code
+        for m in _FOOTNOTE.finditer(block)
+    }
+    # A footnote that says something ("First release of Docker March 20, 2013.") is put in
+    # brackets where it is cited, so the fact sits beside the sentence it explains; a bare link
+    # has nothing to say and goes, with the marker.
+    prose = {
+        k: v for k, v in notes.items() if len(re.findall(r"[A-Za-z]{2,}", _URL.sub("", v))) >= 3
+    }
+    parts = [block if is_code else _clean_prose(block, prose) for is_code, block in blocks]
     return "\n".join(parts).strip("\n")
 
 
-def _clean_prose(text: str) -> str:
+def _clean_prose(text: str, notes: dict[str, str] | None = None) -> str:
     text = _NOISE.sub("", text)
     # Code spans are set aside so tags and brackets inside them survive as written.
     spans: list[str] = []
@@ -177,6 +195,8 @@ def _clean_prose(text: str) -> str:
         return f"\x00{len(spans) - 1}\x00"
 
     text = "\n".join(_INLINE_CODE.sub(_stash, line) for line in text.split("\n"))
+    if notes:
+        text = _FOOTNOTE_MARK.sub(lambda m: f" ({notes[m[1]]})" if m[1] in notes else "", text)
     text = _strip_tags(_DROP.sub("", text))
     text = _JSX_STRING.sub(_jsx_string, text)
     text = _ADMONITION.sub(lambda m: (m[1] or m[2] or "").strip(), text)

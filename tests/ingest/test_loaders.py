@@ -265,6 +265,20 @@ def test_footnote_markers_are_removed(tmp_path: Path) -> None:
     assert _load(tmp_path, "f.md", text).text == "Cloud Native is here."
 
 
+def test_a_footnote_that_says_something_is_put_where_it_is_cited(tmp_path: Path) -> None:
+    text = (
+        "Known since 2013[^5], with Docker[^7].\n\n```\nx = y[^5]\n```\n\n"
+        "### References\n\n[^5]: First public release of the tool in March 2013.\n"
+        "[^7]: (https://example.org/docker\n"
+    )
+    body = _load(tmp_path, "f.md", text).text
+    assert body.startswith(
+        "Known since 2013 (First public release of the tool in March 2013), with Docker."
+    )
+    assert "x = y[^5]" in body  # code is left as written
+    assert "example.org" not in body and "[^" not in body.replace("y[^5]", "")
+
+
 def test_links_keep_their_text_and_images_are_removed(tmp_path: Path) -> None:
     text = (
         "See [the docs](https://x.example/a_(b)) and [ref link][1].\n"
