@@ -18,6 +18,10 @@ from pypdf import PdfReader
 from ingest.documents import Segment, SourceDocument
 from ingest.errors import BadDocument
 
+# Raise when a change to the loaders changes the text of documents already indexed: an index
+# built by an older version is then re-chunked and re-embedded in full on the next ingest.
+TEXT_VERSION = 2
+
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".md", ".markdown", ".mdx", ".txt", ".html", ".htm", ".pdf", ".vtt", ".srt"}
 )

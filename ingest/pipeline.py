@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest.chunker import Chunk, Chunker
 from ingest.embed import Embedder
 from ingest.errors import BadDocument, BadInput, CnaiError
-from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.sentences import sentence_spans
 from ingest.store import (
@@ -80,7 +80,8 @@ def ingest(
             + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
-    manifest = Manifest(embedder.model_id, embedder.dimension, chunker.settings())
+    settings = {**chunker.settings(), "text_version": TEXT_VERSION}
+    manifest = Manifest(embedder.model_id, embedder.dimension, settings)
     old = _previous(index, manifest)
     report = IngestReport()
 
@@ -149,6 +150,8 @@ def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
         manifest.chunker,
     )
     if not same:
-        log.warning("model or chunker settings changed since the last build; re-embedding all")
+        log.warning(
+            "model, chunker or text cleaning changed since the last build; re-embedding all"
+        )
         return None
     return old

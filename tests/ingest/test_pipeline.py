@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from ingest.embed import Embedder
 from ingest.errors import BadInput
+from ingest.loaders import TEXT_VERSION
 from ingest.pipeline import ingest
 from ingest.store import load_index
 
@@ -158,3 +160,15 @@ def test_changing_chunk_tokens_reembeds_everything(
     assert len(new.chunks) > len(old.chunks)
     assert new.manifest.chunker["chunk_tokens"] == 48
     assert sorted(new.manifest.documents) == sorted(old.manifest.documents)
+
+
+def test_an_index_from_older_text_cleaning_is_rebuilt_in_full(
+    tiny_corpus: Path, index_copy: Path, embedder: Embedder, tmp_path: Path
+):
+    version = index_copy / (index_copy / "CURRENT").read_text().strip()
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["chunker"]["text_version"] = TEXT_VERSION - 1
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    report = run(corpus_copy(tiny_corpus, tmp_path), index_copy, embedder)
+    assert report.embedded == report.chunks > 0
+    assert load_index(index_copy).manifest.chunker["text_version"] == TEXT_VERSION
