@@ -33,28 +33,20 @@ class Progress:
             console=console,
             disable=not enabled or self._lines,
         )
-        self._console = console
-        self._description = description
-        self._total = total
-        self._done = 0
         self._unit = unit
         self._task = self._bar.add_task(description, total=total, rate="")
 
     def advance(self, n: int) -> None:
         self._bar.advance(self._task, n)
-        speed = self._bar.tasks[0].speed
-        rate = f"{speed:,.1f} {self._unit}/s" if speed else ""
+        task = self._bar.tasks[0]  # rich keeps the count, the total and the speed
+        rate = f"{task.speed:,.1f} {self._unit}/s" if task.speed else ""
         if rate:
             self._bar.update(self._task, rate=rate)
-        before, self._done = self._done, self._done + n
-        if (
-            self._lines
-            and self._total
-            and 10 * before // self._total < 10 * self._done // self._total
-        ):
-            self._console.print(
-                f"{self._description}: {self._done:,}/{self._total:,} {self._unit} "
-                f"({100 * self._done // self._total}%) {rate}".rstrip(),
+        done, total = int(task.completed), int(task.total or 0)
+        if self._lines and total and 10 * (done - n) // total < 10 * done // total:
+            self._bar.console.print(
+                f"{task.description}: {done:,}/{total:,} {self._unit} "
+                f"({100 * done // total}%) {rate}".rstrip(),
                 highlight=False,
             )
 

@@ -61,6 +61,14 @@ class _Candidate:
     score: float
 
 
+@dataclass
+class Screened:
+    """What passed the abstention rules: the sentences an answer may use, and the evidence."""
+
+    candidates: list[_Candidate]
+    evidence: float
+
+
 class ExtractiveAnswerer:
     def __init__(
         self,
@@ -79,28 +87,32 @@ class ExtractiveAnswerer:
         screened = self.screen(question, qvec, hits)
         if isinstance(screened, Answer):
             return screened
-        chosen = self._select(screened)
-        return self._compose(chosen, hits)
+        answer = self._compose(self._select(screened.candidates), hits)
+        answer.evidence = screened.evidence
+        return answer
 
-    def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | list[_Candidate]:
+    def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | Screened:
         """The abstention the question calls for, or the sentences an answer may use.
 
-        Generated answers go through the same rules before any generation starts.
+        Generated answers go through the same rules before any generation starts. Either way
+        the evidence (the best sentence's similarity to the question) comes along.
         """
-        unknown = self.vocabulary.unknown_names(question)
-        if unknown:
-            names = " or ".join(f"'{n}'" for n in unknown)
-            return Answer(
-                UNKNOWN_MESSAGE.format(names=names), abstained=True, why_abstained="unknown_name"
-            )
         words = content_words(question)
         candidates = [
             c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)
         ]
+        evidence = max((c.cosine for c in candidates), default=None)
+
+        def decline(text: str, why: str) -> Answer:
+            return Answer(text, abstained=True, evidence=evidence, why_abstained=why)
+
+        unknown = self.vocabulary.unknown_names(question)
+        if unknown:
+            names = " or ".join(f"'{n}'" for n in unknown)
+            return decline(UNKNOWN_MESSAGE.format(names=names), "unknown_name")
         # Evidence is the best single sentence: a passage on the right topic is not enough.
-        evidence = self.evidence(qvec, hits)
         if evidence is None or evidence < self.min_evidence:
-            return Answer(ABSTAIN_MESSAGE, abstained=True, why_abstained="weak_evidence")
+            return decline(ABSTAIN_MESSAGE, "weak_evidence")
         kind = figures.asked_kind(question)
         if kind:
             best = max(c.score for c in candidates)
@@ -110,13 +122,8 @@ class ExtractiveAnswerer:
                 if figures.gives(kind, c.text, question) and c.score >= best - _FIGURE_MARGIN
             ]
             if not candidates:
-                return Answer(NO_FIGURE_MESSAGE, abstained=True, why_abstained="no_figure")
-        return candidates
-
-    def evidence(self, qvec: np.ndarray, hits: list[Hit]) -> float | None:
-        """How close the best sentence of the retrieved passages comes to the question."""
-        sims = [self.version.sentences(self._rows[h.chunk.chunk_id])[1] @ qvec for h in hits]
-        return max((float(s.max()) for s in sims if len(s)), default=None)
+                return decline(NO_FIGURE_MESSAGE, "no_figure")
+        return Screened(candidates, evidence)
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
         texts, vectors = self.version.sentences(self._rows[hit.chunk.chunk_id])

@@ -182,7 +182,6 @@ class Engine:
                 answer.support = support_of(answer, self.scorer)
         answer.mode = mode
         answer.retrieval_query = query
-        answer.evidence = self.answerer.evidence(qvec, hits)
         if llm is None:
             if not answer.sentences:
                 yield answer.text

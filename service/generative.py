@@ -73,7 +73,9 @@ class GenerativeAnswerer:
         if cancel.is_set():
             return
         if checker.sentences:
-            yield checker.answer(llm.name)
+            answer = checker.answer(llm.name)
+            answer.evidence = screened.evidence
+            yield answer
             return
         fallback = self.extractive.answer(question, qvec, hits)
         fallback.fallback = True
