@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import get_args
 
@@ -124,23 +125,42 @@ def _render_answer(resp: AskResponse) -> None:
 
 def _render(turn: Turn) -> None:
     with st.chat_message(turn.role):
-        if turn.error:
-            st.error(turn.error)
-        elif turn.response is not None:
-            _render_answer(turn.response)
-        else:
-            st.markdown(_md(turn.text))
+        _show(turn)
+
+
+def _show(turn: Turn) -> None:
+    if turn.error:
+        st.error(turn.error)
+    elif turn.response is not None:
+        _render_answer(turn.response)
+    else:
+        st.markdown(_md(turn.text))
 
 
 def _answer(client: ApiClient, question: str, options: Options) -> Turn:
-    try:
-        with st.spinner("Searching the knowledge base…"):
-            response = client.ask(question, options.k, options.filters, options.mode)
-            return Turn("assistant", response=response)
-    except ApiUnavailable as exc:
-        return Turn("assistant", error=str(exc))
-    except ApiError as exc:
-        return Turn("assistant", error=f"The API could not answer: {exc.message}")
+    """Write the reply as the server verifies each sentence, then the reply with its citations."""
+    final: list[AskResponse] = []
+
+    def sentences() -> Iterator[str]:
+        for event in client.ask_stream(question, options.k, options.filters, options.mode):
+            if isinstance(event, AskResponse):
+                final.append(event)
+            else:
+                yield event + " "
+
+    with st.chat_message("assistant"):
+        slot = st.empty()
+        try:
+            with st.spinner("Searching the knowledge base…"), slot.container():
+                st.write_stream(sentences())
+            turn = Turn("assistant", response=final[0])
+        except ApiUnavailable as exc:
+            turn = Turn("assistant", error=str(exc))
+        except ApiError as exc:
+            turn = Turn("assistant", error=f"The API could not answer: {exc.message}")
+        with slot.container():
+            _show(turn)
+    return turn
 
 
 def main() -> None:
@@ -171,9 +191,7 @@ def main() -> None:
     history.append(asked)
     _render(asked)
     # The answer (or the error) joins the history too, so the question never loses its reply.
-    reply = _answer(client, question, options)
-    history.append(reply)
-    _render(reply)
+    history.append(_answer(client, question, options))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,21 +65,39 @@ class ApiClient:
     def ask(
         self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
     ) -> AskResponse:
-        # The question is sent as given: the server owns validation and explains what is wrong.
-        payload: dict[str, Any] = {"question": question, "k": k}
-        if mode is not None:
-            payload["mode"] = mode
-        if filters is not None:
-            payload["filters"] = filters.model_dump(exclude_none=True)
-        response = self._request("POST", "/v1/ask", json=payload)
+        response = self._request("POST", "/v1/ask", json=_payload(question, k, filters, mode))
         if response.is_error:
             raise _api_error(response)
-        try:
-            return AskResponse.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise ApiError(
-                response.status_code, "bad_response", f"unexpected /v1/ask response: {exc}"
-            ) from None
+        return _parse(response.content, response.status_code)
+
+    def ask_stream(
+        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+    ) -> Iterator[str | AskResponse]:
+        """The answer's sentences as the server verifies them, then the whole response.
+
+        Closing the iterator early closes the connection, which stops the server's generation.
+        """
+        url = self.base_url + "/v1/ask/stream"
+        payload = _payload(question, k, filters, mode)
+        with self._transport() as http, http.stream("POST", url, json=payload) as response:
+            if response.is_error:
+                response.read()
+                raise _api_error(response)
+            event = ""
+            # Our server sends one "event:" and one "data:" line per event; that needs no library.
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    data = line.removeprefix("data: ")
+                    if event == "token":
+                        yield str(json.loads(data)["text"])
+                    elif event == "final":
+                        yield _parse(data.encode(), response.status_code)
+                        return
+                    elif event == "error":
+                        raise _api_error(httpx.Response(500, content=data.encode()))
+        raise ApiError(502, "bad_response", "the answer stream ended without its final event")
 
     def ready(self) -> tuple[bool, str]:
         """(True, summary) when the index is loaded; otherwise (False, why), never raising."""
@@ -94,12 +115,19 @@ class ApiClient:
     def _request(
         self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
     ) -> httpx.Response:
-        url = self.base_url + path
+        with self._transport(timeout) as http:
+            return http.request(method, self.base_url + path, **kwargs)
+
+    @contextmanager
+    def _transport(self, timeout: float | None = None) -> Iterator[httpx.Client]:
+        """A client per call, its transport failures turned into ApiUnavailable saying what to do.
+
+        Streamlit reruns the script often and nothing outlives a run.
+        """
         limit = self.timeout if timeout is None else timeout
         try:
-            # A client per call: Streamlit reruns the script often and nothing outlives a run.
             with httpx.Client(timeout=limit) as http:
-                return http.request(method, url, **kwargs)
+                yield http
         except httpx.TimeoutException:
             raise ApiUnavailable(
                 f"The CNAI API at {self.base_url} did not answer within {limit:g} s. "
@@ -111,6 +139,23 @@ class ApiClient:
                 f"Is it running? {START_HINT[0].upper()}{START_HINT[1:]}, "
                 f"or set {API_URL_ENV} to where it runs."
             ) from None
+
+
+def _payload(question: str, k: int, filters: Filters | None, mode: str | None) -> dict[str, Any]:
+    # The question is sent as given: the server owns validation and explains what is wrong.
+    payload: dict[str, Any] = {"question": question, "k": k}
+    if mode is not None:
+        payload["mode"] = mode
+    if filters is not None:
+        payload["filters"] = filters.model_dump(exclude_none=True)
+    return payload
+
+
+def _parse(content: bytes, status: int) -> AskResponse:
+    try:
+        return AskResponse.model_validate_json(content)
+    except ValidationError as exc:
+        raise ApiError(status, "bad_response", f"unexpected answer from the API: {exc}") from None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from service.schemas import AskResponse
 from ui.app import ABSTAINED_NOTE, FALLBACK_NOTE
 from ui.client import ApiClient, ApiError, ApiUnavailable, InvalidApiUrl
 
@@ -233,3 +234,36 @@ def test_client_raises_api_unavailable_naming_the_url_when_nothing_listens(
         ApiClient(closed_port_url).ask(ANSWERABLE)
 
     assert closed_port_url in str(info.value) and "cnai serve" in str(info.value)
+
+
+def test_client_streams_sentences_that_add_up_to_the_final_answer(live_api: str) -> None:
+    events = list(ApiClient(live_api).ask_stream(ANSWERABLE, k=3))
+
+    *sentences, final = events
+    assert sentences and all(isinstance(s, str) for s in sentences)
+    assert isinstance(final, AskResponse) and final.citations
+    assert " ".join(sentences) == final.answer
+
+
+def test_client_stream_carries_the_server_message_and_names_the_url_when_down(
+    live_api: str, closed_port_url: str
+) -> None:
+    with pytest.raises(ApiError) as info:
+        list(ApiClient(live_api).ask_stream("x" * 3000))
+    assert info.value.status == 422 and "2000 characters" in info.value.message
+
+    with pytest.raises(ApiUnavailable) as down:
+        list(ApiClient(closed_port_url).ask_stream(ANSWERABLE))
+    assert closed_port_url in str(down.value)
+
+
+def test_the_streamed_answer_is_shown_once_with_its_citations(
+    monkeypatch: pytest.MonkeyPatch, live_api: str
+) -> None:
+    at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
+
+    assistant = at.chat_message[1]
+    first_sentence = ApiClient(live_api).ask(ANSWERABLE).answer.split(" [")[0]
+    in_passages = sum(_markdown(e).count(first_sentence) for e in assistant.expander)
+    assert assistant.expander
+    assert _markdown(assistant).count(first_sentence) - in_passages == 1
