@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run index serve ui test test-fast check lint format eval bench bench-llm clean
+.PHONY: help install browser run index serve ui test test-fast check lint format eval bench bench-llm clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,7 +44,11 @@ run: $(VENV)/.installed $(INDEX)/CURRENT ## Set up, then serve the API and the c
 	echo "  Ctrl-C stops both."; echo ""; \
 	CNAI_API_URL=http://$(API_HOST):$(API_PORT) $(BIN)/cnai ui --port $(UI_PORT)
 
-test: $(VENV)/.installed ## Set up, then run the whole test suite
+browser: ## Install Debian's Chromium for the browser test (root + apt; Playwright's own download fails offline)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "warning: could not install chromium; the browser test will be skipped (or set CNAI_CHROMIUM)" >&2
+
+test: $(VENV)/.installed browser ## Set up, then run the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(VENV)/.installed ## Run the tests not marked slow
