@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
@@ -25,9 +25,14 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 async def first(events: Iterator[T], request: Request, cancel: threading.Event) -> T:
-    """The first event, pulled in a worker thread; its errors become ordinary HTTP errors.
+    """The first event, pulled in a worker thread; its errors become ordinary HTTP errors."""
+    return await watched(lambda: next(events, _END), request, cancel)
 
-    No response has started yet, so a client that leaves meanwhile is noticed by polling.
+
+async def watched(work: Callable[[], T], request: Request, cancel: threading.Event) -> T:
+    """``work()`` in a worker thread, setting ``cancel`` if the client leaves meanwhile.
+
+    No response has started yet, so a client that leaves is noticed by polling.
     """
 
     async def watch() -> None:
@@ -39,7 +44,7 @@ async def first(events: Iterator[T], request: Request, cancel: threading.Event) 
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            item: T = await anyio.to_thread.run_sync(next, events, _END)
+            item: T = await anyio.to_thread.run_sync(work)
         except Exception as exc:  # raised below, not wrapped in the task group's ExceptionGroup
             error = exc
         group.cancel_scope.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 
 from langchain_core.messages import BaseMessage
@@ -28,6 +29,34 @@ class ScriptedLLM:
     ) -> Iterator[str]:
         self.calls += 1
         yield from re.findall(r"\S+\s*", self.reply)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+class EndlessLLM:
+    """A stand-in generator for plumbing: one supported sentence, again and again."""
+
+    name = "endless"
+
+    def __init__(self) -> None:
+        self.pieces = 0
+        self.cancel: threading.Event | None = None
+
+    def stream(
+        self,
+        messages: list[BaseMessage],
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+        stats: GenerationStats | None = None,
+    ) -> Iterator[str]:
+        self.cancel = cancel
+        for _ in range(2000):
+            if cancel is not None and cancel.is_set():
+                return
+            self.pieces += 1
+            time.sleep(0.01)
+            yield "Scaling to zero saves money, but the first request waits for a cold start. "
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
-from langchain_core.messages import BaseMessage
 
 from ingest.embed import Embedder
 from service.app import create_app
 from service.engine import Engine
-from service.llm import GenerationStats, LocalLLM
+from service.llm import LocalLLM
 from service.settings import ServiceSettings
 from tests.service.conftest import live_server
+from tests.service.fakes import EndlessLLM
 from tests.service.sse import assert_valid_citations, parse
 
 QUESTION = "What does scaling to zero cost the first request?"
@@ -85,34 +83,6 @@ def test_a_client_that_disconnects_stops_the_local_model(
     stats = local_llm.last
     assert stats.cancelled
     assert stats.new_tokens < 200
-
-
-class EndlessLLM:
-    """A stand-in generator for plumbing: one supported sentence, again and again."""
-
-    name = "endless"
-
-    def __init__(self) -> None:
-        self.pieces = 0
-        self.cancel: threading.Event | None = None
-
-    def stream(
-        self,
-        messages: list[BaseMessage],
-        max_tokens: int,
-        cancel: threading.Event | None = None,
-        stats: GenerationStats | None = None,
-    ) -> Iterator[str]:
-        self.cancel = cancel
-        for _ in range(2000):
-            if cancel is not None and cancel.is_set():
-                return
-            self.pieces += 1
-            time.sleep(0.01)
-            yield "Scaling to zero saves money, but the first request waits for a cold start. "
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 def test_a_client_that_leaves_mid_stream_stops_the_generation(
