@@ -61,13 +61,18 @@ def configurations(settings: ServiceSettings, modes: list[str]) -> list[Config]:
     defaults = ServiceSettings.model_fields
     depth = settings.rerank_depth or defaults["rerank_depth"].default
     diversity = settings.diversity or defaults["diversity"].default
-    plain = {"rerank_depth": 0, "diversity": 0.0}
+    plain = {"rerank_depth": 0, "diversity": 0.0, "merge_neighbours": False}
+    rerank = {"rerank_depth": depth, "diversity": 0.0, "merge_neighbours": False}
     return [
         Config("dense only", {"sparse_weight": 0.0, **plain}),
         Config("BM25 only", {"dense_weight": 0.0, **plain}),
         Config("hybrid", plain),
-        Config("hybrid + rerank", {"rerank_depth": depth, "diversity": 0.0}),
-        Config("+ diversity", {"rerank_depth": depth, "diversity": diversity}),
+        Config("hybrid + rerank", rerank),
+        Config("+ diversity", {**rerank, "diversity": diversity}),
+        Config(
+            "+ neighbours joined",
+            {"rerank_depth": depth, "diversity": diversity, "merge_neighbours": True},
+        ),
         *(Config(f"mode {m}", {}, m) for m in modes),
     ]
 

@@ -81,7 +81,6 @@ class ExtractiveAnswerer:
         self.vocabulary = vocabulary
         self.max_sentences = max_sentences
         self.min_evidence = min_evidence
-        self._rows = {c.chunk_id: i for i, c in enumerate(version.chunks)}
 
     def answer(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
         screened = self.screen(question, qvec, hits)
@@ -126,9 +125,11 @@ class ExtractiveAnswerer:
         return Screened(candidates, evidence)
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
-        texts, vectors = self.version.sentences(self._rows[hit.chunk.chunk_id])
+        parts = [self.version.sentences(row) for row in hit.rows]
+        texts = [text for part, _ in parts for text in part]
         if not texts:
             return []
+        vectors = np.vstack([v for _, v in parts])
         cosine = vectors @ qvec
         out = []
         for i, (text, vec) in enumerate(zip(texts, vectors, strict=True)):

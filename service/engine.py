@@ -71,6 +71,7 @@ class Engine:
             rrf_k=settings.rrf_k,
             rerank_depth=settings.rerank_depth,
             diversity=settings.diversity,
+            merge=settings.merge_neighbours,
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import bm25s
 import numpy as np
@@ -14,13 +14,15 @@ from ingest.embed import Embedder
 from ingest.store import IndexVersion
 
 _STEMMER = Stemmer.Stemmer("english")
+_MERGE_SPAN = 2  # chunks per passage at most
 
 
 @dataclass
 class Hit:
-    chunk: Chunk
+    chunk: Chunk  # one indexed chunk, or neighbouring chunks joined (see HybridRetriever.merge)
     score: float  # rerank score, or the fused reciprocal-rank score when reranking is off
     dense: float  # cosine similarity of the chunk to the query
+    rows: tuple[int, ...] = ()  # the index rows it spans, in document order
 
 
 @dataclass
@@ -47,6 +49,7 @@ class HybridRetriever:
         rrf_k: int = 60,
         rerank_depth: int = 30,
         diversity: float = 0.2,
+        merge: bool = True,
     ) -> None:
         self.version = version
         self.chunks = version.chunks
@@ -56,6 +59,7 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.rerank_depth = rerank_depth
         self.diversity = diversity
+        self.merge = merge
         self._bm25 = bm25s.BM25()
         if self.chunks:
             self._bm25.index(
@@ -106,10 +110,55 @@ class HybridRetriever:
             scores = self._rerank(top, qvec, cosine, bm)
             order = sorted(top, key=lambda i: -scores[i])
             if self.diversity:  # on rerank scores: reciprocal-rank scores are on another scale
-                order = self._diverse(order, scores, k)
-        return [
-            Hit(self.chunks[i], scores[i], dense.get(i, self._cosine(qvec, i))) for i in order[:k]
-        ]
+                order = self._diverse(order, scores, 2 * k)  # room for neighbours to merge
+        groups = self._neighbours(order, k) if self.merge else [[i] for i in order[:k]]
+        return [self._hit(group, scores, dense, qvec) for group in groups]
+
+    def _neighbours(self, order: list[int], k: int) -> list[list[int]]:
+        """The top ``k`` passages, neighbouring chunks of one document among them joined.
+
+        Two adjacent slices of one text that both made the top k are one passage cut by the
+        chunker: together they carry the context each lacks, and the place they free goes to
+        the next passage. Nothing that missed the top k is joined on.
+        """
+        groups: list[list[int]] = []
+        for rank, i in enumerate(order):
+            home = None
+            if rank < k:
+                open_groups = (g for g in groups if len(g) < _MERGE_SPAN)
+                home = next((g for g in open_groups if any(self._adjacent(i, j) for j in g)), None)
+            if home is not None:
+                home.append(i)
+            elif len(groups) < k:
+                groups.append([i])
+            else:
+                break
+        return groups
+
+    def _adjacent(self, a: int, b: int) -> bool:
+        x, y = self.chunks[a], self.chunks[b]
+        return x.doc_path == y.doc_path and abs(x.ordinal - y.ordinal) == 1
+
+    def _hit(
+        self, group: list[int], scores: dict[int, float], dense: dict[int, float], qvec: np.ndarray
+    ) -> Hit:
+        """The group's best score; its chunks in document order, each new heading kept."""
+        best = group[0]
+        cosine = max(dense.get(i, self._cosine(qvec, i)) for i in group)
+        rows = tuple(sorted(group, key=lambda i: self.chunks[i].ordinal))
+        if len(rows) == 1:
+            return Hit(self.chunks[best], scores[best], cosine, rows)
+        first = self.chunks[rows[0]]
+        parts = [first.text]
+        for i in rows[1:]:
+            c = self.chunks[i]
+            parts.append(c.text if c.section == first.section else f"### {c.section}\n{c.text}")
+        chunk = replace(
+            first,
+            chunk_id="+".join(self.chunks[i].chunk_id for i in rows),
+            text="\n\n".join(parts),
+        )
+        return Hit(chunk, scores[best], cosine, rows)
 
     def _rerank(
         self, rows: list[int], qvec: np.ndarray, cosine: dict[int, float], bm: np.ndarray | None

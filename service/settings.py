@@ -46,6 +46,11 @@ class ServiceSettings(BaseSettings):
         description="Maximal-marginal-relevance penalty on a passage's similarity to passages "
         "already picked, so the top k is not near-copies of one passage (0: off; needs reranking).",
     )
+    merge_neighbours: bool = Field(
+        True,
+        description="Join a retrieved chunk to a better-ranked neighbour of the same document, "
+        "so one passage the chunker cut in two comes back whole and frees a place in the top k.",
+    )
     min_evidence: float = Field(
         0.2,
         ge=-1,

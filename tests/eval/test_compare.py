@@ -19,10 +19,19 @@ def test_configurations_add_one_retrieval_stage_at_a_time_then_the_modes() -> No
     by_name = {c.name: c.overrides for c in configs}
     assert by_name["dense only"]["sparse_weight"] == 0
     assert by_name["BM25 only"]["dense_weight"] == 0
-    assert by_name["hybrid"] == {"rerank_depth": 0, "diversity": 0}
+    assert by_name["hybrid"] == {"rerank_depth": 0, "diversity": 0, "merge_neighbours": False}
     # stages switched off in the settings are still compared at their defaults
-    assert by_name["hybrid + rerank"] == {"rerank_depth": 30, "diversity": 0}
-    assert by_name["+ diversity"] == {"rerank_depth": 30, "diversity": 0.2}
+    assert by_name["hybrid + rerank"] == {
+        "rerank_depth": 30, "diversity": 0, "merge_neighbours": False,
+    }  # fmt: skip
+    assert by_name["+ diversity"] == {
+        "rerank_depth": 30,
+        "diversity": 0.2,
+        "merge_neighbours": False,
+    }
+    assert by_name["+ neighbours joined"] == {
+        "rerank_depth": 30, "diversity": 0.2, "merge_neighbours": True,
+    }  # fmt: skip
     assert [c.mode for c in configs if c.mode] == ["local", "openai"]
 
 
@@ -41,7 +50,7 @@ def test_compare_writes_a_table_a_chart_and_one_report_per_configuration(
     names = [r.name for r in result.reports]
     assert names == [
         "dense only", "BM25 only", "hybrid", "hybrid + rerank", "+ diversity",
-        "+ adapted model", "LangChain baseline",
+        "+ neighbours joined", "+ adapted model", "LangChain baseline",
     ]  # fmt: skip
     data = json.loads((tmp_path / "compare.json").read_text())
     assert [row["configuration"] for row in data["configurations"]] == names

@@ -40,3 +40,56 @@ def test_diversity_keeps_a_near_copy_out_of_the_top_two(tmp_path: Path, embedder
     assert sorted(top_two(0.0)) == ["notes/a.md", "notes/b.md"]
     plain = top_two(2.0)
     assert plain[0] in {"notes/a.md", "notes/b.md"} and plain[1] == "notes/c.md"
+
+
+CHECKPOINTS = [
+    "A training job on Kubernetes saves checkpoints of its model state to object storage.",
+    "When the scheduler preempts a checkpointing pod, the job resumes from the last checkpoint.",
+    "Checkpoint frequency trades the work lost on preemption against storage bandwidth.",
+    "Frequent checkpoints of a large model can saturate the storage network for minutes.",
+]
+
+
+def _split_index(tmp_path: Path, embedder: Embedder) -> Path:
+    """One section the chunker must cut in two, and an unrelated note."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    body = "\n\n".join(CHECKPOINTS)
+    (notes / "training.md").write_text(f"# Training\n\n## Checkpoints\n\n{body}\n")
+    (notes / "serving.md").write_text(f"# Serving\n\n{OTHER}\n")
+    ingest([notes], tmp_path / "index", embedder, chunk_tokens=48, show_progress=False)
+    return tmp_path / "index"
+
+
+def test_neighbouring_chunks_that_both_rank_come_back_as_one_passage(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    index = _split_index(tmp_path, embedder)
+    question = "how often should a training job checkpoint, and what happens on preemption?"
+
+    def hits(merge: bool):  # type: ignore[no-untyped-def]
+        engine = Engine(ServiceSettings(index=index, merge_neighbours=merge), embedder)
+        return engine.retriever.search(question, 2)
+
+    apart = hits(False)
+    assert [h.chunk.doc_path for h in apart] == ["notes/training.md"] * 2  # the two halves
+    joined = hits(True)
+    top = joined[0]
+    assert top.chunk.doc_path == "notes/training.md" and len(top.rows) == 2
+    assert top.chunk.text == "\n\n".join(CHECKPOINTS)  # whole, in document order
+    assert top.chunk.chunk_id == "+".join(
+        h.chunk.chunk_id for h in sorted(apart, key=lambda h: h.chunk.ordinal)
+    )
+    assert joined[1].chunk.doc_path == "notes/serving.md"  # the freed place goes to another source
+
+
+def test_an_answer_can_quote_either_half_of_a_joined_passage(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = Engine(ServiceSettings(index=_split_index(tmp_path, embedder)), embedder)
+
+    hits, answer, _ = engine.run("what can frequent checkpoints of a large model saturate?", 2)
+
+    assert len(hits[0].rows) == 2
+    assert not answer.abstained
+    assert "storage network" in answer.text and "[1]" in answer.text
