@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,11 @@ _FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the fig
 
 
 _LIST_ITEMS = 6
+# "This page describes ..." names its document, not the sentence before.
+_POINTS_BACK = re.compile(
+    r"(?:This|These|That|Those|It|They|Such|Each of (?:these|them)|Both)\b(?!-| (?:page|guide|"
+    r"(?:sub-?)?section|document|doc|tutorial|article|post|paper|whitepaper|chapter|example|blog)\b)"
+)
 
 
 @dataclass
@@ -149,7 +155,7 @@ class ExtractiveAnswerer:
                 break
             if cand in chosen or any(float(cand.vector @ c.vector) > 0.9 for c in chosen):
                 continue
-            group = [cand] + self._items_after(cand, candidates)
+            group = self._before(cand, candidates) + [cand] + self._items_after(cand, candidates)
             group = [c for c in group if c not in chosen]
             words = sum(len(c.text.split()) for c in chosen + group)
             if chosen and words > _MAX_WORDS:
@@ -157,6 +163,15 @@ class ExtractiveAnswerer:
             chosen += group
             picks += 1
         return chosen
+
+    @staticmethod
+    def _before(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+        """A sentence that opens on "These" or "It" needs the sentence it points back to."""
+        if cand.position == 0 or not _POINTS_BACK.match(cand.text.lstrip()):
+            return []
+        return [
+            c for c in candidates if c.hit_rank == cand.hit_rank and c.position == cand.position - 1
+        ]
 
     @staticmethod
     def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:

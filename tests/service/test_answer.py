@@ -1,0 +1,51 @@
+"""The extractive answerer over a real index: which sentences an answer quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.embed import Embedder
+from ingest.pipeline import ingest
+from service.engine import Engine
+from service.settings import ServiceSettings
+
+NOTE = """# Sharing GPUs
+
+## Techniques
+
+Operators split accelerators with vGPU, MIG and MPS on shared clusters.
+Each of these needs driver support, configuration and a scheduler that understands it.
+
+## About this note
+
+This page describes how teams share expensive accelerators between inference services.
+Pods that ask for a slice of a device get it from the device plugin.
+"""
+
+
+def _engine(tmp_path: Path, embedder: Embedder) -> Engine:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "gpus.md").write_text(NOTE, encoding="utf-8")
+    ingest([notes], tmp_path / "index", embedder, show_progress=False)
+    return Engine(ServiceSettings(index=tmp_path / "index", answer_sentences=1), embedder)
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_sentence_it_points_to(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder)
+
+    _, answer, _ = engine.run("which driver support and scheduler does each one need?", 1)
+
+    assert "Each of these needs driver support" in answer.text
+    assert answer.text.index("Operators split accelerators") < answer.text.index("Each of these")
+
+
+def test_a_sentence_about_its_own_page_is_quoted_alone(tmp_path: Path, embedder: Embedder) -> None:
+    engine = _engine(tmp_path, embedder)
+
+    _, answer, _ = engine.run("what does this page describe about sharing accelerators?", 1)
+
+    assert answer.text.startswith("This page describes")
+    assert "Operators split" not in answer.text
