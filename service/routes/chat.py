@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.errors import BadInput
 from service.deps import EngineDep
-from service.routes.stream import SSE_HEADERS, chain, error_payload, first, rest
+from service.routes.stream import (
+    CLIENT_CLOSED,
+    SSE_HEADERS,
+    chain,
+    error_payload,
+    final_of,
+    first,
+    rest,
+    watched,
+)
 from service.schemas import AskRequest, AskResponse, Mode, Turn
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -89,18 +98,15 @@ async def chat_completions(req: ChatRequest, engine: EngineDep, request: Request
     ask = to_ask(req)
     cancel = threading.Event()
     events = engine.ask_stream(ask, cancel)
-    head = await first(events, request, cancel)
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
         "model": req.model,
     }
     if not req.stream:
-        final = head
-        async for event in rest(events, cancel):
-            final = event
-        if not isinstance(final, AskResponse):  # the client left before the answer
-            return Response(status_code=499)
+        final = await watched(lambda: final_of(events), request, cancel)
+        if final is None:
+            return Response(status_code=CLIENT_CLOSED)
         message = {"role": "assistant", "content": final.answer}
         return {
             **meta,
@@ -113,6 +119,8 @@ async def chat_completions(req: ChatRequest, engine: EngineDep, request: Request
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
         body = {**meta, "object": "chat.completion.chunk", "choices": [choice], **extra}
         return f"data: {_json(body)}\n\n"
+
+    head = await first(events, request, cancel)
 
     async def body() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _END: Any = object()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+CLIENT_CLOSED = 499  # nginx's status for a request whose client went away; nobody reads it
 
 
 async def first(events: Iterator[T], request: Request, cancel: threading.Event) -> T:
@@ -51,6 +52,12 @@ async def watched(work: Callable[[], T], request: Request, cancel: threading.Eve
     if error is not None:
         raise error
     return item
+
+
+def final_of(events: Iterator[object]) -> AskResponse | None:
+    """Run the events to their end: the response they close with, or None if the client left."""
+    final = [e for e in events if isinstance(e, AskResponse)]
+    return final[0] if final else None
 
 
 async def rest(events: Iterator[T], cancel: threading.Event) -> AsyncIterator[T]:

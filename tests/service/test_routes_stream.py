@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from ingest.embed import Embedder
@@ -100,3 +101,28 @@ def test_a_client_that_leaves_mid_stream_stops_the_generation(
         pieces = llm.pieces
         time.sleep(0.5)
     assert llm.pieces == pieces < 100  # nothing more is generated
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/ask", {"question": QUESTION, "mode": "local"}),
+        (
+            "/v1/chat/completions",
+            {"model": "cnai-local", "messages": [{"role": "user", "content": QUESTION}]},
+        ),
+    ],
+)
+def test_a_client_that_leaves_a_whole_answer_stops_the_generation(
+    path: str, body: dict[str, object], tiny_index: Path, embedder: Embedder
+) -> None:
+    llm = EndlessLLM()
+    config = ServiceSettings(index=tiny_index)
+    app = create_app(config, engine_factory=lambda: Engine(config, embedder, {"local": llm}))
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=1.0) as http:
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+            http.post(path, json=body)
+        assert llm.cancel is not None and llm.cancel.wait(timeout=30)
+        pieces = llm.pieces
+        time.sleep(0.5)
+    assert llm.pieces == pieces < 2000  # stopped long before its 2000 pieces
