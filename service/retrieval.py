@@ -19,7 +19,9 @@ _MERGE_SPAN = 2  # chunks per passage at most
 
 @dataclass
 class Hit:
-    chunk: Chunk  # one indexed chunk, or neighbouring chunks joined (see HybridRetriever.merge)
+    chunk: (
+        Chunk  # one indexed chunk, or neighbouring chunks joined (see HybridRetriever._neighbours)
+    )
     score: float  # rerank score, or the fused reciprocal-rank score when reranking is off
     dense: float  # cosine similarity of the chunk to the query
     rows: tuple[int, ...] = ()  # the index rows it spans, in document order

@@ -146,7 +146,7 @@ def _answer(client: ApiClient, question: str, options: Options) -> Turn:
             if isinstance(event, AskResponse):
                 final.append(event)
             else:
-                yield event + " "
+                yield event  # the pieces add up to the answer, spacing included
 
     with st.chat_message("assistant"):
         slot = st.empty()
