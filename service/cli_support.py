@@ -42,10 +42,12 @@ def run(fn: Callable[[], T]) -> T:
 
 
 def overrides(**values: Any) -> dict[str, Any]:
+    """The options given on the command line; the rest come from the environment."""
     return {k: v for k, v in values.items() if v is not None}
 
 
 def validated(build: Callable[[], T]) -> T:
+    """Build a request model; what it rejects becomes a BadInput, one clear line."""
     try:
         return build()
     except ValidationError as exc:
