@@ -69,10 +69,7 @@ def configurations(settings: ServiceSettings, modes: list[str]) -> list[Config]:
         Config("hybrid", plain),
         Config("hybrid + rerank", rerank),
         Config("+ diversity", {**rerank, "diversity": diversity}),
-        Config(
-            "+ neighbours joined",
-            {"rerank_depth": depth, "diversity": diversity, "merge_neighbours": True},
-        ),
+        Config("+ neighbours joined", {**rerank, "diversity": diversity, "merge_neighbours": True}),
         *(Config(f"mode {m}", {}, m) for m in modes),
     ]
 

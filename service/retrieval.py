@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import bm25s
@@ -19,9 +20,7 @@ _MERGE_SPAN = 2  # chunks per passage at most
 
 @dataclass
 class Hit:
-    chunk: (
-        Chunk  # one indexed chunk, or neighbouring chunks joined (see HybridRetriever._neighbours)
-    )
+    chunk: Chunk  # one indexed chunk, or neighbouring chunks joined (see _neighbours)
     score: float  # rerank score, or the fused reciprocal-rank score when reranking is off
     dense: float  # cosine similarity of the chunk to the query
     rows: tuple[int, ...] = ()  # the index rows it spans, in document order
@@ -106,15 +105,22 @@ class HybridRetriever:
                 fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
         order = sorted(fused, key=lambda i: -fused[i])
         scores = fused
+
+        def similarity(i: int) -> float:
+            """The chunk's cosine to the query: from the dense search, or computed once."""
+            if i not in dense:
+                dense[i] = self._cosine(qvec, i)
+            return dense[i]
+
         if self.rerank_depth:
             top = order[: max(k, self.rerank_depth)]
-            cosine = {i: dense.get(i, self._cosine(qvec, i)) for i in top}
+            cosine = {i: similarity(i) for i in top}
             scores = self._rerank(top, qvec, cosine, bm)
             order = sorted(top, key=lambda i: -scores[i])
             if self.diversity:  # on rerank scores: reciprocal-rank scores are on another scale
                 order = self._diverse(order, scores, 2 * k)  # room for neighbours to merge
         groups = self._neighbours(order, k) if self.merge else [[i] for i in order[:k]]
-        return [self._hit(group, scores, dense, qvec) for group in groups]
+        return [self._hit(group, scores, similarity) for group in groups]
 
     def _neighbours(self, order: list[int], k: int) -> list[list[int]]:
         """The top ``k`` passages, neighbouring chunks of one document among them joined.
@@ -142,11 +148,11 @@ class HybridRetriever:
         return x.doc_path == y.doc_path and abs(x.ordinal - y.ordinal) == 1
 
     def _hit(
-        self, group: list[int], scores: dict[int, float], dense: dict[int, float], qvec: np.ndarray
+        self, group: list[int], scores: dict[int, float], similarity: Callable[[int], float]
     ) -> Hit:
         """The group's best score; its chunks in document order, each new heading kept."""
         best = group[0]
-        cosine = max(dense.get(i, self._cosine(qvec, i)) for i in group)
+        cosine = max(similarity(i) for i in group)
         rows = tuple(sorted(group, key=lambda i: self.chunks[i].ordinal))
         if len(rows) == 1:
             return Hit(self.chunks[best], scores[best], cosine, rows)
@@ -183,19 +189,18 @@ class HybridRetriever:
         """Maximal marginal relevance: each pick loses ``diversity`` times its cosine similarity
         to the closest passage already picked, so near-copies of one passage do not fill the list.
         """
-        vectors = {i: self.version.vectors.reconstruct(i) for i in order}
+        vectors = np.vstack([self.version.vectors.reconstruct(i) for i in order])
+        similar = vectors @ vectors.T  # every pair once, instead of again at each pick
+        relevance = np.array([scores[i] for i in order])
+        closest = np.zeros(len(order))  # similarity to the closest pick so far (none yet: 0)
         picked: list[int] = []
-        left = list(order)
+        left = list(range(len(order)))
         while left and len(picked) < k:
-
-            def gain(i: int) -> float:
-                overlap = max((float(vectors[i] @ vectors[j]) for j in picked), default=0.0)
-                return scores[i] - self.diversity * overlap
-
-            best = max(left, key=gain)
+            best = max(left, key=lambda p: relevance[p] - self.diversity * closest[p])
+            closest = similar[best] if not picked else np.maximum(closest, similar[best])
             picked.append(best)
             left.remove(best)
-        return picked
+        return [order[p] for p in picked]
 
     def _cosine(self, qvec: np.ndarray, row: int) -> float:
         return float(np.dot(self.version.vectors.reconstruct(row), qvec))

@@ -95,8 +95,9 @@ class ApiClient:
                     elif event == "final":
                         yield _parse(data.encode(), response.status_code)
                         return
-                    elif event == "error":
-                        raise _api_error(httpx.Response(500, content=data.encode()))
+                    elif event == "error":  # the server failed after the stream began
+                        error = json.loads(data)["error"]
+                        raise ApiError(response.status_code, error["code"], error["message"])
         raise ApiError(502, "bad_response", "the answer stream ended without its final event")
 
     def ready(self) -> tuple[bool, str]:

@@ -34,12 +34,14 @@ class ScriptedLLM:
         return len(text.split())
 
 
-class EndlessLLM:
+class EndlessLLM(ScriptedLLM):
     """A stand-in generator for plumbing: one supported sentence, again and again."""
 
-    name = "endless"
-
     def __init__(self) -> None:
+        super().__init__(
+            "Scaling to zero saves money, but the first request waits for a cold start. ",
+            name="endless",
+        )
         self.pieces = 0
         self.cancel: threading.Event | None = None
 
@@ -56,7 +58,4 @@ class EndlessLLM:
                 return
             self.pieces += 1
             time.sleep(0.01)
-            yield "Scaling to zero saves money, but the first request waits for a cold start. "
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
+            yield self.reply
