@@ -61,15 +61,19 @@ def configurations(settings: ServiceSettings, modes: list[str]) -> list[Config]:
     defaults = ServiceSettings.model_fields
     depth = settings.rerank_depth or defaults["rerank_depth"].default
     diversity = settings.diversity or defaults["diversity"].default
-    plain = {"rerank_depth": 0, "diversity": 0.0, "merge_neighbours": False}
-    rerank = {"rerank_depth": depth, "diversity": 0.0, "merge_neighbours": False}
+    headings = settings.heading_weight or defaults["heading_weight"].default
+    off = {"diversity": 0.0, "merge_neighbours": False, "heading_weight": 0.0}
+    plain = {"rerank_depth": 0, **off}
+    rerank = {"rerank_depth": depth, **off}
+    titled = {**rerank, "heading_weight": headings}
     return [
         Config("dense only", {"sparse_weight": 0.0, **plain}),
         Config("BM25 only", {"dense_weight": 0.0, **plain}),
         Config("hybrid", plain),
         Config("hybrid + rerank", rerank),
-        Config("+ diversity", {**rerank, "diversity": diversity}),
-        Config("+ neighbours joined", {**rerank, "diversity": diversity, "merge_neighbours": True}),
+        Config("+ heading match", titled),
+        Config("+ diversity", {**titled, "diversity": diversity}),
+        Config("+ neighbours joined", {**titled, "diversity": diversity, "merge_neighbours": True}),
         *(Config(f"mode {m}", {}, m) for m in modes),
     ]
 

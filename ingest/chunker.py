@@ -19,6 +19,7 @@ TokenCounter = Callable[[str], int]
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+SUBHEADING = "### "  # opens the heading of a small section packed into a chunk with others
 
 
 @dataclass
@@ -44,6 +45,13 @@ class Chunk:
         """The text the embedder sees: the breadcrumb first, so headings count in retrieval."""
         crumb = _crumb(self.title, self.section)
         return f"{crumb}\n{self.text}" if crumb else self.text
+
+    @property
+    def headings(self) -> str:
+        """The title, the heading path and the headings of small sections packed into the text."""
+        lines = self.text.splitlines()
+        inner = [line.removeprefix(SUBHEADING) for line in lines if line.startswith(SUBHEADING)]
+        return " > ".join(p for p in (self.title, self.section, *inner) if p)
 
 
 def split_sections(markdown: str) -> Iterator[tuple[list[str], str]]:
@@ -152,7 +160,7 @@ class Chunker:
             lines = []
             for path, body in parts:
                 below = path[len(prefix) :]
-                lines.append((f"### {' > '.join(below)}\n" if below else "") + body.strip())
+                lines.append((f"{SUBHEADING}{' > '.join(below)}\n" if below else "") + body.strip())
             return "\n\n".join(line for line in lines if line.strip())
 
         def flush() -> None:

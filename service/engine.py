@@ -72,6 +72,7 @@ class Engine:
             rerank_depth=settings.rerank_depth,
             diversity=settings.diversity,
             merge=settings.merge_neighbours,
+            heading_weight=settings.heading_weight,
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -10,7 +12,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from ingest.chunker import Chunk
+from ingest.chunker import SUBHEADING, Chunk
 from ingest.embed import Embedder
 from ingest.store import IndexVersion
 
@@ -51,6 +53,7 @@ class HybridRetriever:
         rerank_depth: int = 30,
         diversity: float = 0.2,
         merge: bool = True,
+        heading_weight: float = 0.2,
     ) -> None:
         self.version = version
         self.chunks = version.chunks
@@ -61,6 +64,8 @@ class HybridRetriever:
         self.rerank_depth = rerank_depth
         self.diversity = diversity
         self.merge = merge
+        self.heading_weight = heading_weight
+        self._headings = HeadingMatch(self.chunks)
         self._bm25 = bm25s.BM25()
         if self.chunks:
             self._bm25.index(
@@ -115,7 +120,7 @@ class HybridRetriever:
         if self.rerank_depth:
             top = order[: max(k, self.rerank_depth)]
             cosine = {i: similarity(i) for i in top}
-            scores = self._rerank(top, qvec, cosine, bm)
+            scores = self._rerank(top, qvec, cosine, bm, terms)
             order = sorted(top, key=lambda i: -scores[i])
             if self.diversity:  # on rerank scores: reciprocal-rank scores are on another scale
                 order = self._diverse(order, scores, 2 * k)  # room for neighbours to merge
@@ -160,7 +165,8 @@ class HybridRetriever:
         parts = [first.text]
         for i in rows[1:]:
             c = self.chunks[i]
-            parts.append(c.text if c.section == first.section else f"### {c.section}\n{c.text}")
+            heading = "" if c.section == first.section else f"{SUBHEADING}{c.section}\n"
+            parts.append(heading + c.text)
         chunk = replace(
             first,
             chunk_id="+".join(self.chunks[i].chunk_id for i in rows),
@@ -169,12 +175,18 @@ class HybridRetriever:
         return Hit(chunk, scores[best], cosine, rows)
 
     def _rerank(
-        self, rows: list[int], qvec: np.ndarray, cosine: dict[int, float], bm: np.ndarray | None
+        self,
+        rows: list[int],
+        qvec: np.ndarray,
+        cosine: dict[int, float],
+        bm: np.ndarray | None,
+        terms: list[str],
     ) -> dict[int, float]:
-        """Score candidates by the passage, its best sentence and its BM25 share.
+        """Score candidates by the passage, its best sentence, its BM25 share and its headings.
 
         The best sentence (embedded under its heading at ingest time) finds the one line that
-        answers inside a long passage; BM25 keeps exact names and acronyms in play.
+        answers inside a long passage; BM25 keeps exact names and acronyms in play; a heading
+        that names what the question asks about ("Mission", "Scope") marks the section on it.
         """
         top_bm = max((float(bm[i]) for i in rows), default=0.0) if bm is not None else 0.0
         out = {}
@@ -182,7 +194,8 @@ class HybridRetriever:
             _, vectors = self.version.sentences(i)
             best = float((vectors @ qvec).max()) if len(vectors) else cosine[i]
             lexical = float(bm[i]) / top_bm if bm is not None and top_bm > 0 else 0.0
-            out[i] = 0.5 * cosine[i] + best + 0.5 * lexical
+            heading = self._headings.share(terms, i) if self.heading_weight else 0.0
+            out[i] = 0.5 * cosine[i] + best + 0.5 * lexical + self.heading_weight * heading
         return out
 
     def _diverse(self, order: list[int], scores: dict[int, float], k: int) -> list[int]:
@@ -223,6 +236,22 @@ class HybridRetriever:
             ],
             dtype=bool,
         )
+
+
+class HeadingMatch:
+    """How much of a question a passage's headings name, each word weighted by its rarity
+    among headings (many sections say "Kubeflow"; one says "Mission")."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.words = [set(words) for words in tokenize([c.headings for c in chunks])]
+        counts = Counter(w for words in self.words for w in words)
+        self.unseen = math.log(1 + len(chunks))  # a word no heading has: the rarest
+        self.weight = {w: math.log(1 + len(chunks) / n) for w, n in counts.items()}
+
+    def share(self, terms: list[str], row: int) -> float:
+        weights = {t: self.weight.get(t, self.unseen) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in self.words[row]) / total if total else 0.0
 
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -51,6 +51,13 @@ class ServiceSettings(BaseSettings):
         description="Join a retrieved chunk to a better-ranked neighbour of the same document, "
         "so one passage the chunker cut in two comes back whole and frees a place in the top k.",
     )
+    heading_weight: float = Field(
+        0.2,
+        ge=0,
+        le=5,
+        description="Rerank weight of the question's words found in a passage's title and "
+        "headings, each weighted by its rarity among headings (0: off; needs reranking).",
+    )
     min_evidence: float = Field(
         0.2,
         ge=-1,

@@ -15,22 +15,22 @@ from service.settings import ServiceSettings
 
 
 def test_configurations_add_one_retrieval_stage_at_a_time_then_the_modes() -> None:
-    configs = configurations(ServiceSettings(rerank_depth=0, diversity=0), ["local", "openai"])
+    configs = configurations(
+        ServiceSettings(rerank_depth=0, diversity=0, heading_weight=0), ["local", "openai"]
+    )
     by_name = {c.name: c.overrides for c in configs}
+    off = {"diversity": 0, "merge_neighbours": False, "heading_weight": 0}
     assert by_name["dense only"]["sparse_weight"] == 0
     assert by_name["BM25 only"]["dense_weight"] == 0
-    assert by_name["hybrid"] == {"rerank_depth": 0, "diversity": 0, "merge_neighbours": False}
+    assert by_name["hybrid"] == {"rerank_depth": 0, **off}
     # stages switched off in the settings are still compared at their defaults
-    assert by_name["hybrid + rerank"] == {
-        "rerank_depth": 30, "diversity": 0, "merge_neighbours": False,
-    }  # fmt: skip
+    assert by_name["hybrid + rerank"] == {"rerank_depth": 30, **off}
+    assert by_name["+ heading match"] == {"rerank_depth": 30, **off, "heading_weight": 0.2}
     assert by_name["+ diversity"] == {
-        "rerank_depth": 30,
-        "diversity": 0.2,
-        "merge_neighbours": False,
-    }
+        "rerank_depth": 30, "diversity": 0.2, "merge_neighbours": False, "heading_weight": 0.2,
+    }  # fmt: skip
     assert by_name["+ neighbours joined"] == {
-        "rerank_depth": 30, "diversity": 0.2, "merge_neighbours": True,
+        "rerank_depth": 30, "diversity": 0.2, "merge_neighbours": True, "heading_weight": 0.2,
     }  # fmt: skip
     assert [c.mode for c in configs if c.mode] == ["local", "openai"]
 
@@ -49,8 +49,8 @@ def test_compare_writes_a_table_a_chart_and_one_report_per_configuration(
     )
     names = [r.name for r in result.reports]
     assert names == [
-        "dense only", "BM25 only", "hybrid", "hybrid + rerank", "+ diversity",
-        "+ neighbours joined", "+ adapted model", "LangChain baseline",
+        "dense only", "BM25 only", "hybrid", "hybrid + rerank", "+ heading match",
+        "+ diversity", "+ neighbours joined", "+ adapted model", "LangChain baseline",
     ]  # fmt: skip
     data = json.loads((tmp_path / "compare.json").read_text())
     assert [row["configuration"] for row in data["configurations"]] == names

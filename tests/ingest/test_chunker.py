@@ -69,6 +69,7 @@ def test_small_related_sections_share_a_chunk_under_their_headings():
     chunks = chunk(body, limit=200)
     assert [c.section for c in chunks] == ["Steps", "Big"]
     assert chunks[0].text == "### Read\nRead the paper.\n\n### Join\nJoin the meetings."
+    assert chunks[0].headings == "Guide > Steps > Read > Join"  # the packed headings count too
 
 
 def test_small_sections_are_not_merged_past_the_token_limit():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.chunker import Chunk
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
 from service.engine import Engine
+from service.retrieval import HeadingMatch, tokenize
 from service.settings import ServiceSettings
 
 COPY = (
@@ -93,3 +95,43 @@ def test_an_answer_can_quote_either_half_of_a_joined_passage(
     assert len(hits[0].rows) == 2
     assert not answer.abstained
     assert "storage network" in answer.text and "[1]" in answer.text
+
+
+def _headed(title: str, section: str, text: str = "Some text.") -> Chunk:
+    return Chunk("id", "doc.md", title, "doc", "", section, text, 0)
+
+
+def test_heading_match_weighs_a_rare_heading_word_above_a_common_one() -> None:
+    match = HeadingMatch(
+        [
+            _headed("Kubeflow", "Install"),
+            _headed("Kubeflow", "Upgrade"),
+            _headed("Kubeflow", "Charter", "### Mission\nWhy we exist."),  # a packed heading
+        ]
+    )
+    terms = tokenize(["what is the kubeflow mission?"])[0]
+    install, _, charter = (match.share(terms, row) for row in range(3))
+    assert 0 < install < 0.5 < charter < 1  # "mission" is in one heading, "kubeflow" in all
+    assert match.share(tokenize(["gpu scheduling"])[0], 2) == 0
+
+
+def test_the_heading_weight_lifts_the_passage_whose_heading_names_the_question(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    body = "We give teams shared practices for running AI workloads on Kubernetes."
+    (notes / "charter.md").write_text(f"# Charter\n\n## Mission\n\n{body}\n")
+    (notes / "faq.md").write_text(f"# FAQ\n\n## Meetings\n\n{body}\n")
+    ingest([notes], tmp_path / "index", embedder, show_progress=False)
+    question = "what is the mission of the group?"
+
+    def scores(weight: float) -> dict[str, float]:
+        settings = ServiceSettings(index=tmp_path / "index", heading_weight=weight)
+        engine = Engine(settings, embedder)
+        return {h.chunk.doc_path: h.score for h in engine.retriever.search(question, 2)}
+
+    plain, weighted = scores(0.0), scores(1.0)
+    assert weighted["notes/faq.md"] == plain["notes/faq.md"]  # no heading word asked about
+    lift = weighted["notes/charter.md"] - plain["notes/charter.md"]
+    assert 0.3 < lift <= 1.0  # "mission" carries most of the question's weight
