@@ -18,9 +18,9 @@ from pypdf import PdfReader
 from ingest.documents import Segment, SourceDocument
 from ingest.errors import BadDocument
 
-# Raise when a change to the loaders changes the text of documents already indexed: an index
-# built by an older version is then re-chunked and re-embedded in full on the next ingest.
-TEXT_VERSION = 2
+# Raise when a change to the loaders (or the sentence splitter) changes what is indexed for
+# documents already indexed: an older index is then re-chunked and re-embedded in full.
+TEXT_VERSION = 3
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".md", ".markdown", ".mdx", ".txt", ".html", ".htm", ".pdf", ".vtt", ".srt"}

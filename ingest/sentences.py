@@ -8,22 +8,29 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|Fig|Dr|Mr|Ms|approx|incl)\.|\b[A-Z]\.)$")
-MIN_WORDS = 4
+MIN_WORDS = 4  # shorter prose is a fragment ("See below."); a list item of any length counts
+_WORD = re.compile(r"\w")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of prose sentences and list items; code and tables skipped."""
-    spans: list[tuple[int, int]] = []
+    """(start, end) character spans of prose sentences and list items; code and tables skipped.
+
+    A list item is kept however short ("Loops"): it is what the line introducing the list
+    promises, and an answer quoting that line needs its items.
+    """
+    spans: list[tuple[int, int, bool]] = []  # (start, end, opens a list item)
     offset = 0
     fence: str | None = None
     para_start: int | None = None
+    in_item = False
     lines = text.splitlines(keepends=True)
 
     def close(end: int) -> None:
-        nonlocal para_start
+        nonlocal para_start, in_item
         if para_start is not None:
-            spans.extend(_split_prose(text, para_start, end))
-        para_start = None
+            found = _split_prose(text, para_start, end)
+            spans.extend((s, e, in_item and n == 0) for n, (s, e) in enumerate(found))
+        para_start, in_item = None, False
 
     for line in lines:
         start, offset = offset, offset + len(line)
@@ -40,12 +47,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         item = _ITEM.match(line)
         if item:
             close(start)
-            para_start = start + item.end()
+            para_start, in_item = start + item.end(), True
             continue
         if para_start is None:
             para_start = start + (len(line) - len(line.lstrip()))
     close(offset)
-    return [(s, e) for s, e in spans if len(text[s:e].split()) >= MIN_WORDS]
+    return [
+        (s, e)
+        for s, e, item in spans
+        if len(text[s:e].split()) >= MIN_WORDS or (item and _WORD.search(text[s:e]))
+    ]
 
 
 def _split_prose(text: str, start: int, end: int) -> list[tuple[int, int]]:

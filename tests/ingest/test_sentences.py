@@ -70,6 +70,19 @@ def test_fragments_shorter_than_four_words_are_dropped():
     ]
 
 
+def test_a_short_list_item_is_kept_for_the_line_that_introduces_it():
+    text = (
+        "The core kinds of control flow are:\n\n1. __Conditions__\n\n2. __Loops__\n\n"
+        "- Exit handlers. See below.\n-\n* ---\n"
+    )
+    assert sentences(text) == [
+        "The core kinds of control flow are:",
+        "__Conditions__",
+        "__Loops__",
+        "Exit handlers.",  # the item opens with it; a short sentence after it is still a fragment
+    ]
+
+
 def test_spans_index_the_original_text():
     text = (
         "  Indented lead sentence is here. Second one follows it closely.\n"

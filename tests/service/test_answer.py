@@ -20,6 +20,16 @@ Each of these needs driver support, configuration and a scheduler that understan
 
 This page describes how teams share expensive accelerators between inference services.
 Pods that ask for a slice of a device get it from the device plugin.
+
+## Control flow
+
+The kinds of control flow a training pipeline can use are:
+
+1. __Conditions__
+
+2. __Loops__
+
+3. __Exit handlers__
 """
 
 
@@ -49,3 +59,15 @@ def test_a_sentence_about_its_own_page_is_quoted_alone(tmp_path: Path, embedder:
 
     assert answer.text.startswith("This page describes")
     assert "Operators split" not in answer.text
+
+
+def test_a_line_that_introduces_a_list_is_quoted_with_its_short_items(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder)
+
+    _, answer, _ = engine.run("what kinds of control flow can a training pipeline use?", 1)
+
+    assert answer.text.startswith("The kinds of control flow")
+    for item in ("Conditions", "Loops", "Exit handlers"):
+        assert item in answer.text
