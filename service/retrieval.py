@@ -189,13 +189,14 @@ class HybridRetriever:
         that names what the question asks about ("Mission", "Scope") marks the section on it.
         """
         top_bm = max((float(bm[i]) for i in rows), default=0.0) if bm is not None else 0.0
+        headings = self._headings.shares(terms, rows) if self.heading_weight else {}
         out = {}
         for i in rows:
             _, vectors = self.version.sentences(i)
             best = float((vectors @ qvec).max()) if len(vectors) else cosine[i]
             lexical = float(bm[i]) / top_bm if bm is not None and top_bm > 0 else 0.0
-            heading = self._headings.share(terms, i) if self.heading_weight else 0.0
-            out[i] = 0.5 * cosine[i] + best + 0.5 * lexical + self.heading_weight * heading
+            heading = self.heading_weight * headings.get(i, 0.0)
+            out[i] = 0.5 * cosine[i] + best + 0.5 * lexical + heading
         return out
 
     def _diverse(self, order: list[int], scores: dict[int, float], k: int) -> list[int]:
@@ -248,10 +249,13 @@ class HeadingMatch:
         self.unseen = math.log(1 + len(chunks))  # a word no heading has: the rarest
         self.weight = {w: math.log(1 + len(chunks) / n) for w, n in counts.items()}
 
-    def share(self, terms: list[str], row: int) -> float:
+    def shares(self, terms: list[str], rows: list[int]) -> dict[int, float]:
+        """Each row's share of the question's weight; the weights are worked out once."""
         weights = {t: self.weight.get(t, self.unseen) for t in terms}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in self.words[row]) / total if total else 0.0
+        total = sum(weights.values()) or 1.0
+        return {
+            row: sum(w for t, w in weights.items() if t in self.words[row]) / total for row in rows
+        }
 
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -110,9 +110,9 @@ def test_heading_match_weighs_a_rare_heading_word_above_a_common_one() -> None:
         ]
     )
     terms = tokenize(["what is the kubeflow mission?"])[0]
-    install, _, charter = (match.share(terms, row) for row in range(3))
+    install, _, charter = match.shares(terms, [0, 1, 2]).values()
     assert 0 < install < 0.5 < charter < 1  # "mission" is in one heading, "kubeflow" in all
-    assert match.share(tokenize(["gpu scheduling"])[0], 2) == 0
+    assert match.shares(tokenize(["gpu scheduling"])[0], [2])[2] == 0
 
 
 def test_the_heading_weight_lifts_the_passage_whose_heading_names_the_question(
