@@ -18,6 +18,9 @@ from ingest.store import IndexVersion
 
 _STEMMER = Stemmer.Stemmer("english")
 _MERGE_SPAN = 2  # chunks per passage at most
+# A code block or table alone has no sentence to quote, and its cosine rests on its headings:
+# it stands in for its own best sentence, less this margin.
+_UNQUOTABLE_MARGIN = 0.2
 
 
 @dataclass
@@ -193,7 +196,7 @@ class HybridRetriever:
         out = {}
         for i in rows:
             _, vectors = self.version.sentences(i)
-            best = float((vectors @ qvec).max()) if len(vectors) else cosine[i]
+            best = float((vectors @ qvec).max()) if len(vectors) else cosine[i] - _UNQUOTABLE_MARGIN
             lexical = float(bm[i]) / top_bm if bm is not None and top_bm > 0 else 0.0
             heading = self.heading_weight * headings.get(i, 0.0)
             out[i] = 0.5 * cosine[i] + best + 0.5 * lexical + heading

@@ -135,3 +135,20 @@ def test_the_heading_weight_lifts_the_passage_whose_heading_names_the_question(
     assert weighted["notes/faq.md"] == plain["notes/faq.md"]  # no heading word asked about
     lift = weighted["notes/charter.md"] - plain["notes/charter.md"]
     assert 0.3 < lift <= 1.0  # "mission" carries most of the question's weight
+
+
+def test_a_table_alone_ranks_below_the_sentence_that_answers(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    table = "| GPU | Memory used |\n|---|---|\n| 0 | 39 GiB |\n| 1 | 12 GiB |"
+    (notes / "status.md").write_text(f"# Serving\n\n## GPU memory status\n\n{table}\n")
+    prose = "The nvidia-smi tool reports memory use for every GPU in the node."
+    (notes / "monitoring.md").write_text(f"# Serving\n\n## Monitoring\n\n{prose}\n")
+    ingest([notes], tmp_path / "index", embedder, show_progress=False)
+    engine = Engine(ServiceSettings(index=tmp_path / "index"), embedder)
+    # The table's heading is nearer the question (by about 0.1 without the margin); the
+    # sentence is what answers it.
+    hits = engine.retriever.search("where can I see GPU memory usage?", 2)
+    assert [h.chunk.doc_path for h in hits] == ["notes/monitoring.md", "notes/status.md"]
