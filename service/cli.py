@@ -83,6 +83,10 @@ def adapt(
     index: IndexOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for adapted models.")] = Path("var/models"),
     epochs: Annotated[int, typer.Option(min=1, max=20, help="Passes over the pairs.")] = 1,
+    max_pairs: Annotated[
+        int | None,
+        typer.Option(min=32, help="Train on a random sample of this many pairs. [default: all]"),
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads. [env: CNAI_THREADS]")] = None,
 ) -> None:
     """Fine-tune the embedding model on an index's own headings and sentences (optional).
@@ -100,7 +104,7 @@ def adapt(
         settings = IngestSettings(**overrides(index=index, threads=threads))
         version = load_index(settings.index)
         embedder = Embedder(version.manifest.model, threads=settings.threads)
-        folder = run_adapt(embedder, version, out, epochs=epochs)
+        folder = run_adapt(embedder, version, out, epochs=epochs, max_pairs=max_pairs)
         err.print(f"[green]adapted model saved to {folder}[/green]")
         err.print(f"next: cnai ingest PATH... --index DIR --model {folder}")
 

@@ -20,6 +20,8 @@ def test_pairs_join_headings_and_sentences_to_their_passage(tiny_index: Path) ->
         if chunk.section:
             assert (chunk.section.split(" > ")[-1], chunk.embed_text) in pairs
     assert any(len(q.split()) >= 8 for q, _ in pairs)  # sentences, not only headings
+    sample = training_pairs(version, limit=3)
+    assert len(sample) == 3 and set(sample) <= set(pairs)
 
 
 def test_adapted_model_is_saved_loads_offline_and_moves_the_embeddings(
