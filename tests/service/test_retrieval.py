@@ -21,14 +21,21 @@ OTHER = (
 )
 
 
-def _index(tmp_path: Path, embedder: Embedder) -> Path:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    # Two notes repeat one paragraph word for word; a third says something different.
-    for name, body in [("a.md", COPY), ("b.md", COPY), ("c.md", OTHER)]:
-        (notes / name).write_text(f"# GPU sharing\n\n{body}\n", encoding="utf-8")
-    ingest([notes], tmp_path / "index", embedder, show_progress=False)
+def _notes_index(tmp_path: Path, embedder: Embedder, notes: dict[str, str], **sizes: int) -> Path:
+    """An index of the Markdown files ``notes/<name>`` with the given texts."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in notes.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    ingest([folder], tmp_path / "index", embedder, show_progress=False, **sizes)
     return tmp_path / "index"
+
+
+def _index(tmp_path: Path, embedder: Embedder) -> Path:
+    # Two notes repeat one paragraph word for word; a third says something different.
+    bodies = {"a.md": COPY, "b.md": COPY, "c.md": OTHER}
+    notes = {name: f"# GPU sharing\n\n{body}\n" for name, body in bodies.items()}
+    return _notes_index(tmp_path, embedder, notes)
 
 
 def test_diversity_keeps_a_near_copy_out_of_the_top_two(tmp_path: Path, embedder: Embedder) -> None:
@@ -54,13 +61,12 @@ CHECKPOINTS = [
 
 def _split_index(tmp_path: Path, embedder: Embedder) -> Path:
     """One section the chunker must cut in two, and an unrelated note."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
     body = "\n\n".join(CHECKPOINTS)
-    (notes / "training.md").write_text(f"# Training\n\n## Checkpoints\n\n{body}\n")
-    (notes / "serving.md").write_text(f"# Serving\n\n{OTHER}\n")
-    ingest([notes], tmp_path / "index", embedder, chunk_tokens=48, show_progress=False)
-    return tmp_path / "index"
+    notes = {
+        "training.md": f"# Training\n\n## Checkpoints\n\n{body}\n",
+        "serving.md": f"# Serving\n\n{OTHER}\n",
+    }
+    return _notes_index(tmp_path, embedder, notes, chunk_tokens=48)
 
 
 def test_neighbouring_chunks_that_both_rank_come_back_as_one_passage(
@@ -118,16 +124,16 @@ def test_heading_match_weighs_a_rare_heading_word_above_a_common_one() -> None:
 def test_the_heading_weight_lifts_the_passage_whose_heading_names_the_question(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
     body = "We give teams shared practices for running AI workloads on Kubernetes."
-    (notes / "charter.md").write_text(f"# Charter\n\n## Mission\n\n{body}\n")
-    (notes / "faq.md").write_text(f"# FAQ\n\n## Meetings\n\n{body}\n")
-    ingest([notes], tmp_path / "index", embedder, show_progress=False)
+    notes = {
+        "charter.md": f"# Charter\n\n## Mission\n\n{body}\n",
+        "faq.md": f"# FAQ\n\n## Meetings\n\n{body}\n",
+    }
+    index = _notes_index(tmp_path, embedder, notes)
     question = "what is the mission of the group?"
 
     def scores(weight: float) -> dict[str, float]:
-        settings = ServiceSettings(index=tmp_path / "index", heading_weight=weight)
+        settings = ServiceSettings(index=index, heading_weight=weight)
         engine = Engine(settings, embedder)
         return {h.chunk.doc_path: h.score for h in engine.retriever.search(question, 2)}
 
@@ -140,14 +146,13 @@ def test_the_heading_weight_lifts_the_passage_whose_heading_names_the_question(
 def test_a_table_alone_ranks_below_the_sentence_that_answers(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
     table = "| GPU | Memory used |\n|---|---|\n| 0 | 39 GiB |\n| 1 | 12 GiB |"
-    (notes / "status.md").write_text(f"# Serving\n\n## GPU memory status\n\n{table}\n")
     prose = "The nvidia-smi tool reports memory use for every GPU in the node."
-    (notes / "monitoring.md").write_text(f"# Serving\n\n## Monitoring\n\n{prose}\n")
-    ingest([notes], tmp_path / "index", embedder, show_progress=False)
-    engine = Engine(ServiceSettings(index=tmp_path / "index"), embedder)
+    notes = {
+        "status.md": f"# Serving\n\n## GPU memory status\n\n{table}\n",
+        "monitoring.md": f"# Serving\n\n## Monitoring\n\n{prose}\n",
+    }
+    engine = Engine(ServiceSettings(index=_notes_index(tmp_path, embedder, notes)), embedder)
     # The table's heading is nearer the question (by about 0.1 without the margin); the
     # sentence is what answers it.
     hits = engine.retriever.search("where can I see GPU memory usage?", 2)
