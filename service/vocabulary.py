@@ -28,7 +28,8 @@ class Vocabulary:
 
     def knows(self, word: str) -> bool:
         w = word.lower()
-        if w in self.words or _STEM(w) in self._stems:
+        # The stemmer leaves an acronym's plural alone: "GPUs" is not "GPU" to it.
+        if {w, w + "s", w.removesuffix("s")} & self.words or _STEM(w) in self._stems:
             return True
         i = bisect.bisect_left(self._sorted, w)
         if len(w) >= 4 and i < len(self._sorted) and self._sorted[i].startswith(w):

@@ -25,6 +25,11 @@ def test_plain_words_typos_and_abbreviations_are_not_names(embedder: Embedder) -
     assert vocab.unknown_names("Any headaches with Kuberntes vuln scans on MIG, skim-wise?") == []
 
 
+def test_the_plural_or_singular_of_a_known_acronym_is_known(embedder: Embedder) -> None:
+    vocab = Vocabulary(["Share one GPU between LLMs."], embedder.word_pieces)
+    assert vocab.unknown_names("Can GPUs serve an LLM or TPUs?") == ["TPUs"]
+
+
 def test_a_short_name_is_not_taken_for_a_different_word_two_edits_away(embedder: Embedder) -> None:
     vocab = Vocabulary(["The mperfs tool reports numbers."], embedder.word_pieces)
     assert vocab.unknown_names("Any MLPerf results?") == ["MLPerf"]
