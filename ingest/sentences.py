@@ -59,6 +59,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     ]
 
 
+def in_list(text: str, spans: list[tuple[int, int]]) -> list[bool]:
+    """Per span: does it open a list item, or go on with the item the span before it is in?"""
+    flags: list[bool] = []
+    end = 0
+    for start, stop in spans:
+        opens = _ITEM.fullmatch(text[text.rfind("\n", 0, start) + 1 : start]) is not None
+        flags.append(opens or bool(flags and flags[-1] and "\n" not in text[end:start]))
+        end = stop
+    return flags
+
+
 def _split_prose(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     cursor = start

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 import numpy as np
 
+from ingest.sentences import in_list
 from ingest.store import IndexVersion
 from service import figures
 from service.retrieval import Hit, content_words
@@ -23,6 +25,7 @@ NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
 _MAX_WORDS = 110
+_SCORE_RANGE = 0.12  # how far below the best sentence a sentence may score and still be quoted
 _FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
 
 
@@ -65,6 +68,7 @@ class _Candidate:
     vector: np.ndarray
     cosine: float
     score: float
+    in_list: bool = False  # opens a list item or goes on with one (ingest.sentences.in_list)
 
 
 @dataclass
@@ -136,26 +140,43 @@ class ExtractiveAnswerer:
         if not texts:
             return []
         vectors = np.vstack([v for _, v in parts])
+        listed = [
+            flag
+            for row in hit.rows
+            for flag in in_list(self.version.chunks[row].text, self.version.spans[row])
+        ]
         cosine = vectors @ qvec
         out = []
         for i, (text, vec) in enumerate(zip(texts, vectors, strict=True)):
             overlap = len(words & content_words(text)) / len(words) if words else 0.0
             # The sentence itself, the passage it sits in (headings included) and the words shared.
             score = 0.55 * float(cosine[i]) + 0.35 * hit.dense + 0.2 * overlap - 0.02 * rank
-            out.append(_Candidate(rank, i, text, vec, float(cosine[i]), score))
+            out.append(_Candidate(rank, i, text, vec, float(cosine[i]), score, listed[i]))
         return out
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The quotes that carry most of the answer within the word budget.
+
+        A quote is a sentence with the sentence it points back to or the list items it opens.
+        Each sentence in it is worth its score above the cut-off, so a list whose items each
+        answer a little outranks one sentence that answers a little more.
+        """
         ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0].score
+        cutoff = ranked[0].score - _SCORE_RANGE
+        quotes = []
+        for cand in ranked:
+            if cand.score < cutoff:
+                break
+            group = self._before(cand, candidates) + [cand] + self._items_after(cand, candidates)
+            quotes.append((sum(max(0.0, c.score - cutoff) for c in group), cand, group))
+        quotes.sort(key=lambda quote: -quote[0])
         chosen: list[_Candidate] = []
         picks = 0
-        for cand in ranked:
-            if picks >= self.max_sentences or cand.score < best - 0.12:
+        for _, cand, group in quotes:
+            if picks >= self.max_sentences:
                 break
             if cand in chosen or any(float(cand.vector @ c.vector) > 0.9 for c in chosen):
                 continue
-            group = self._before(cand, candidates) + [cand] + self._items_after(cand, candidates)
             group = [c for c in group if c not in chosen]
             words = sum(len(c.text.split()) for c in chosen + group)
             if chosen and words > _MAX_WORDS:
@@ -175,10 +196,10 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
-        """A sentence that introduces a list is only useful with the items that follow it."""
+        """A sentence that introduces a list is only useful with the lines that follow it."""
         if not cand.text.rstrip().endswith(":"):
             return []
-        return sorted(
+        after = sorted(
             (
                 c
                 for c in candidates
@@ -187,6 +208,9 @@ class ExtractiveAnswerer:
             ),
             key=lambda c: c.position,
         )
+        if after and after[0].in_list:  # the list ends where its last item does
+            return list(takewhile(lambda c: c.in_list, after))
+        return after  # it introduces prose
 
     def _compose(self, chosen: list[_Candidate], hits: list[Hit]) -> Answer:
         ordered = sorted(chosen, key=lambda c: (c.hit_rank, c.position))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.sentences import sentence_spans
+from ingest.sentences import in_list, sentence_spans
 
 
 def sentences(text: str) -> list[str]:
@@ -104,3 +104,22 @@ def test_spans_index_the_original_text():
 def test_text_without_prose_has_no_sentences():
     assert sentence_spans("") == []
     assert sentence_spans("```\nprint('hello world from the code')\n```\n") == []
+
+
+def test_a_list_holds_its_items_and_their_later_sentences_and_ends_at_the_next_paragraph():
+    text = (
+        "Three mechanisms share one GPU:\n\n"
+        "- **MIG** – partitions the card. Each part is isolated.\n"
+        "  1. nested item here\n\n"
+        "After the list comes prose. More prose follows it.\n"
+    )
+    spans = sentence_spans(text)
+    flags = in_list(text, spans)
+    assert [(text[s:e], flag) for (s, e), flag in zip(spans, flags, strict=True)] == [
+        ("Three mechanisms share one GPU:", False),
+        ("**MIG** – partitions the card.", True),
+        ("Each part is isolated.", True),
+        ("nested item here", True),
+        ("After the list comes prose.", False),
+        ("More prose follows it.", False),
+    ]

@@ -33,10 +33,27 @@ The kinds of control flow a training pipeline can use are:
 """
 
 
-def _engine(tmp_path: Path, embedder: Embedder) -> Engine:
+MECHANISMS = """# Sharing accelerators
+
+## Sharing a GPU between services
+
+Accelerators are scarce and costly, so services often end up sharing them.
+Three mechanisms let several services share one GPU:
+
+- **Time-slicing** – services take turns on one GPU.
+- **MIG** – one GPU is partitioned into isolated instances, one per inference service.
+- **MPS** – several inference processes share one GPU at the same time.
+
+## Budget
+
+Teams report that idle accelerators are the largest line in their cloud bill.
+"""
+
+
+def _engine(tmp_path: Path, embedder: Embedder, note: str = NOTE) -> Engine:
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "gpus.md").write_text(NOTE, encoding="utf-8")
+    (notes / "gpus.md").write_text(note, encoding="utf-8")
     ingest([notes], tmp_path / "index", embedder, show_progress=False)
     return Engine(ServiceSettings(index=tmp_path / "index", answer_sentences=1), embedder)
 
@@ -71,3 +88,16 @@ def test_a_line_that_introduces_a_list_is_quoted_with_its_short_items(
     assert answer.text.startswith("The kinds of control flow")
     for item in ("Conditions", "Loops", "Exit handlers"):
         assert item in answer.text
+
+
+def test_a_list_whose_items_each_answer_outranks_a_sentence_that_answers_a_little_more(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder, MECHANISMS)
+
+    _, answer, _ = engine.run("how can inference services share a GPU?", 1)
+
+    assert answer.text.startswith("Three mechanisms let several services share one GPU:")
+    for item in ("Time-slicing", "MIG", "MPS"):
+        assert item in answer.text
+    assert "Teams report" not in answer.text  # the list ends with its last item
