@@ -157,7 +157,7 @@ class ExtractiveAnswerer:
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The quotes that carry most of the answer within the word budget.
 
-        A quote is a sentence with the sentence it points back to or the list items it opens.
+        A quote is a sentence with what it needs around it (see _quote).
         Each sentence in it is worth its score above the cut-off, so a list whose items each
         answer a little outranks one sentence that answers a little more.
         """
@@ -167,7 +167,7 @@ class ExtractiveAnswerer:
         for cand in ranked:
             if cand.score < cutoff:
                 break
-            group = self._before(cand, candidates) + [cand] + self._items_after(cand, candidates)
+            group = self._quote(cand, candidates)
             quotes.append((sum(max(0.0, c.score - cutoff) for c in group), cand, group))
         quotes.sort(key=lambda quote: -quote[0])
         chosen: list[_Candidate] = []
@@ -184,6 +184,28 @@ class ExtractiveAnswerer:
             chosen += group
             picks += 1
         return chosen
+
+    def _quote(self, cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+        """``cand`` with the sentence it points back to or the list items it opens; a list item
+        comes with the line that introduces its list and the other items, never alone."""
+        intro = self._intro(cand, candidates)
+        if intro is not None:
+            items = self._items_after(intro, candidates)
+            if cand in items:
+                return [intro, *items]
+        return self._before(cand, candidates) + [cand] + self._items_after(cand, candidates)
+
+    @staticmethod
+    def _intro(cand: _Candidate, candidates: list[_Candidate]) -> _Candidate | None:
+        """The line ending in ":" that introduces the list ``cand`` is an item of, if any."""
+        if not cand.in_list:
+            return None
+        passage = {c.position: c for c in candidates if c.hit_rank == cand.hit_rank}
+        position = cand.position - 1
+        while position in passage and passage[position].in_list:
+            position -= 1
+        intro = passage.get(position)
+        return intro if intro is not None and intro.text.rstrip().endswith(":") else None
 
     @staticmethod
     def _before(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:

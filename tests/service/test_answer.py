@@ -101,3 +101,14 @@ def test_a_list_whose_items_each_answer_outranks_a_sentence_that_answers_a_littl
     for item in ("Time-slicing", "MIG", "MPS"):
         assert item in answer.text
     assert "Teams report" not in answer.text  # the list ends with its last item
+
+
+def test_a_list_item_is_quoted_with_the_line_that_introduces_its_list(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder, MECHANISMS)
+
+    _, answer, _ = engine.run("can several processes run on one GPU at the same time with MPS?", 1)
+
+    assert answer.text.startswith("Three mechanisms let several services share one GPU:")
+    assert "**MPS**" in answer.text
