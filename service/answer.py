@@ -157,9 +157,9 @@ class ExtractiveAnswerer:
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The quotes that carry most of the answer within the word budget.
 
-        A quote is a sentence with what it needs around it (see _quote).
-        Each sentence in it is worth its score above the cut-off, so a list whose items each
-        answer a little outranks one sentence that answers a little more.
+        A quote is a sentence with what it needs around it (see _quote). Each sentence in it is
+        worth its score above the cut-off, so a list whose items each answer a little outranks
+        one sentence that answers a little more.
         """
         ranked = sorted(candidates, key=lambda c: -c.score)
         cutoff = ranked[0].score - _SCORE_RANGE
