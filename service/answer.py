@@ -71,6 +71,11 @@ class _Candidate:
     in_list: bool = False  # opens a list item or goes on with one (ingest.sentences.in_list)
 
 
+def _opens_list(cand: _Candidate) -> bool:
+    """A line ending in ":" introduces the lines after it, a list or prose."""
+    return cand.text.rstrip().endswith(":")
+
+
 @dataclass
 class Screened:
     """What passed the abstention rules: the sentences an answer may use, and the evidence."""
@@ -205,7 +210,7 @@ class ExtractiveAnswerer:
         while position in passage and passage[position].in_list:
             position -= 1
         intro = passage.get(position)
-        return intro if intro is not None and intro.text.rstrip().endswith(":") else None
+        return intro if intro is not None and _opens_list(intro) else None
 
     @staticmethod
     def _before(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -219,7 +224,7 @@ class ExtractiveAnswerer:
     @staticmethod
     def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
         """A sentence that introduces a list is only useful with the lines that follow it."""
-        if not cand.text.rstrip().endswith(":"):
+        if not _opens_list(cand):
             return []
         after = sorted(
             (
