@@ -152,7 +152,7 @@ def _single(
 ) -> Report:
     from eval.run import run_eval
     from eval.runners import ApiRunner, EngineRunner
-    from service.support import SupportScorer
+    from service.answering.support import SupportScorer
 
     mode = modes[0] if modes else None
     if api:

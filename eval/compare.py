@@ -21,9 +21,9 @@ from eval.run import Report, evaluate
 from eval.runners import EngineRunner, Runner
 from ingest.embed import Embedder
 from ingest.settings import DEFAULT_MODEL
+from service.answering.support import SupportScorer
 from service.engine import Engine
 from service.settings import ServiceSettings
-from service.support import SupportScorer
 
 COLUMNS = tuple(c for c in HEADLINE if not c.startswith("judge_"))  # a judge runs once, not per row
 CHART = (

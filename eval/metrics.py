@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eval.dataset import Gold
-from service.support import SUPPORTED
+from service.answering.support import SUPPORTED
 
 _MARKUP = re.compile(r"[*_`]")
 _CITE = re.compile(r"\[\d+\]")

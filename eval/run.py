@@ -13,8 +13,8 @@ from eval.dataset import Question, load_questions
 from eval.judge import Judge
 from eval.runners import EngineRunner, Passage, Runner, RunOutput
 from ingest.progress import Progress
+from service.answering.support import SupportScorer
 from service.engine import Engine
-from service.support import SupportScorer
 
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "gold_recall@5")
 ANSWER = ("key_fact_recall", "token_f1", "faithfulness", "citation_precision")

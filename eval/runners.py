@@ -44,7 +44,7 @@ class RunOutput:
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback: bool = False  # a generative backend fell back to the extractive answer
     evidence: float | None = None  # best retrieved sentence's similarity to the question
-    why_abstained: str | None = None  # the rule that declined, see service.answer.Answer
+    why_abstained: str | None = None  # the rule that declined, see service.answering.answer.Answer
 
 
 class Runner(Protocol):

@@ -14,15 +14,15 @@ from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
 from service import schemas
-from service.answer import Answer, ExtractiveAnswerer
-from service.citations import render, support_of
+from service.answering.answer import Answer, ExtractiveAnswerer
+from service.answering.citations import render, support_of
+from service.answering.generative import GenerativeAnswerer
+from service.answering.support import SupportScorer
 from service.conversation import Turn, standalone
-from service.generative import GenerativeAnswerer
 from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.query import search_query
 from service.retrieval import Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
-from service.support import SupportScorer
 from service.vocabulary import Acronyms, Vocabulary
 
 

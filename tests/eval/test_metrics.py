@@ -9,7 +9,7 @@ import pytest
 
 from eval import metrics as m
 from eval.dataset import Gold
-from service.support import SUPPORTED
+from service.answering.support import SUPPORTED
 
 GOLD = [Gold(source="whitepaper.md", evidence=["GPUs are scarce"])]
 RETRIEVED = [

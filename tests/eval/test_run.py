@@ -11,8 +11,8 @@ from eval.dataset import Question
 from eval.run import aggregate, run_eval, score_question
 from eval.runners import Passage, RunOutput
 from ingest.embed import Embedder
+from service.answering.support import SupportScorer
 from service.engine import Engine
-from service.support import SupportScorer
 
 from .conftest import TINY_QUESTIONS
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from service.support import SUPPORTED
+from service.answering.support import SUPPORTED
 
 
 def parse(text: str) -> list[tuple[str, Any]]:

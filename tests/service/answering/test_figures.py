@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.figures import asked_kind, gives
+from service.answering.figures import asked_kind, gives
 
 
 @pytest.mark.parametrize(

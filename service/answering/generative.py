@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from service.answer import Answer, ExtractiveAnswerer
-from service.citations import CitationChecker, Claim, SentenceStream
+from service.answering.answer import Answer, ExtractiveAnswerer
+from service.answering.citations import CitationChecker, Claim, SentenceStream
+from service.answering.support import SupportScorer
 from service.llm import LLM, GenerationStats
 from service.prompts import answer_messages, pack
 from service.retrieval import Hit
-from service.support import SupportScorer
 
 
 class GenerativeAnswerer:

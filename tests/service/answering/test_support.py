@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.embed import Embedder
-from service.support import SUPPORTED, SupportScorer
+from service.answering.support import SUPPORTED, SupportScorer
 
 PASSAGES = [
     "Multi-Instance GPU (MIG) splits one card into up to seven isolated instances. "

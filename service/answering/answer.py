@@ -10,7 +10,7 @@ import numpy as np
 
 from ingest.sentences import in_list
 from ingest.store import IndexVersion
-from service import figures
+from service.answering import figures
 from service.retrieval import Hit, content_words
 from service.vocabulary import Vocabulary
 
@@ -49,7 +49,7 @@ class Answer:
     abstained: bool
     citations: list[Hit] = field(default_factory=list)  # citation n is citations[n - 1]
     sentences: list[Sentence] = field(default_factory=list)
-    # Support of each sentence by the passages it cites (service.support), one per sentence.
+    # Support of each sentence by the passages it cites (answering.support), one per sentence.
     support: list[float] = field(default_factory=list)
     mode: str = "extractive"  # the backend asked for (see fallback)
     fallback: bool = False  # a generated answer had no supported sentence: this is extractive

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from ingest.embed import Embedder
-from service.citations import CitationChecker, SentenceStream, claims, render, support_of
+from service.answering.citations import CitationChecker, SentenceStream, claims, render, support_of
+from service.answering.support import SUPPORTED, SupportScorer
 from service.engine import Engine
 from service.retrieval import Hit
-from service.support import SUPPORTED, SupportScorer
 
 MIG = "Multi-Instance GPU (MIG) cuts a supported card into up to seven hardware partitions"
 RAG = "Retrieval-augmented generation (RAG) looks up the passages nearest to a question"

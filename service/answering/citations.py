@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingest.sentences import sentence_spans
-from service.answer import Answer, Sentence
+from service.answering.answer import Answer, Sentence
+from service.answering.support import SUPPORTED, SupportScorer
 from service.retrieval import Hit
-from service.support import SUPPORTED, SupportScorer
 
 _IDS = r"\d+(?:\s*[,;]\s*\d+)*"
 MARKER = re.compile(rf"\s*\[({_IDS})\]")

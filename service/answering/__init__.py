@@ -1,0 +1,1 @@
+"""Answering: quotes or generated sentences from retrieved passages, with citations and support."""
