@@ -60,6 +60,13 @@ def evaluate(
             "LangChain baseline. [default: $CNAI_SHARED_CORPUS, then corpus/]"
         ),
     ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            help="Questions to use: tune, test or all (the locked split recorded in the "
+            "question set). [default: test with --check, else all]"
+        ),
+    ] = None,
     check: Annotated[
         bool,
         typer.Option("--check", help="Exit 1 when a metric falls below its threshold."),
@@ -98,7 +105,8 @@ def evaluate(
             raise BadInput("several --mode values need --compare")
         # Bad input fails before the model takes seconds to load.
         minimums = load_thresholds(thresholds or DEFAULT_THRESHOLDS) if check else {}
-        load_questions(dataset)
+        chosen = split or ("test" if check else "all")
+        load_questions(dataset, chosen)
         grader = Judge.from_env() if judge else None
         if judge and grader is None:
             err.print(SKIPPED)
@@ -106,14 +114,16 @@ def evaluate(
             try:
                 _compare(
                     dataset, index, adapted_index, out_dir, k, modes, docs_root, progress, grader,
-                    plots,
+                    plots, chosen,
                 )  # fmt: skip
             finally:
                 if grader:
                     grader.close()
             return
         try:
-            report = _single(dataset, index, out_dir, k, api, modes, progress, grader, plots)
+            report = _single(
+                dataset, index, out_dir, k, api, modes, progress, grader, plots, chosen
+            )
         finally:
             if grader:
                 grader.close()
@@ -149,6 +159,7 @@ def _single(
     progress: bool,
     grader: Judge | None,
     plots: bool,
+    split: str,
 ) -> Report:
     from eval.run import run_eval
     from eval.runners import ApiRunner, EngineRunner
@@ -162,12 +173,12 @@ def _single(
         # Support is judged here, with the bundled model (the API's default one).
         scorer = SupportScorer(Embedder(threads=1))
         try:
-            return run_eval(dataset, runner, out_dir, k, progress, scorer, grader, plots)
+            return run_eval(dataset, runner, out_dir, k, progress, scorer, grader, plots, split)
         finally:
             runner.close()
     engine = load_engine(index)
     return run_eval(
-        dataset, EngineRunner(engine, mode=mode), out_dir, k, progress, None, grader, plots
+        dataset, EngineRunner(engine, mode=mode), out_dir, k, progress, None, grader, plots, split
     )
 
 
@@ -182,6 +193,7 @@ def _compare(
     progress: bool,
     grader: Judge | None,
     plots: bool,
+    split: str,
 ) -> None:
     from eval.compare import comparison_markdown, run_compare
 
@@ -189,8 +201,9 @@ def _compare(
     engine = load_engine(index)
     adapted = load_engine(adapted_index) if adapted_index else None
     result = run_compare(
-        dataset, engine, out_dir, k, modes, roots, progress, grader, plots, adapted=adapted
-    )
+        dataset, engine, out_dir, k, modes, roots, progress, grader, plots, adapted=adapted,
+        split=split,
+    )  # fmt: skip
     out.print(comparison_markdown(result, dataset), highlight=False, markup=False)
     picture = ", compare.png" if plots else ""
     err.print(f"[green]wrote {out_dir}: compare.md, compare.json{picture}[/green]")

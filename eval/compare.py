@@ -93,16 +93,18 @@ def run_compare(
     judge: Judge | None = None,
     plots: bool = True,
     adapted: Engine | None = None,
+    split: str = "all",
 ) -> Comparison:
     """Every configuration over ``engine``'s index and embedder, the same over ``adapted`` (an
     index built with a fine-tuned model, see ``cnai adapt``), then the LangChain baseline."""
-    questions = load_questions(dataset)
+    questions = load_questions(dataset, split)
     settings, embedder = engine.settings, engine.embedder
     scorer = SupportScorer(embedder)
     result = Comparison()
 
     def measure(runner: Runner) -> None:
         report = evaluate(questions, runner, scorer, k, progress, judge, str(dataset))
+        report.split = split
         write_report(report, out_dir / slug(runner.name), plots=plots)
         result.reports.append(report)
 

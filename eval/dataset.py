@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,19 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from ingest.errors import BadInput
 
 QuestionType = Literal["definition", "list", "howwhy", "factoid", "multihop", "unanswerable"]
+Split = Literal["tune", "test"]
+SPLITS = ("tune", "test", "all")
+TEST_SHARE = 3  # one question in three is held out for testing (about 2:1 tune:test)
+
+
+def split_of(question_id: str) -> Split:
+    """The locked split of a question: a stable hash of its id, never of its text or order.
+
+    SHA-256 does not change between runs or Python versions (``hash()`` is salted per process),
+    so a question keeps its split however the file is edited or reordered.
+    """
+    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
+    return "test" if int.from_bytes(digest[:8], "big") % TEST_SHARE == 0 else "tune"
 
 
 class Gold(BaseModel):
@@ -27,9 +41,17 @@ class Question(BaseModel):
     gold: list[Gold] = Field(default_factory=list)
     reference_answer: str = ""
     key_facts: list[str] = Field(default_factory=list)
+    split: Split | None = Field(
+        default=None, description="tune or test; recorded by split_of(id), computed when absent."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
+        expected = split_of(self.id)
+        if self.split is None:
+            self.split = expected
+        elif self.split != expected:
+            raise ValueError(f"split must be {expected!r} for id {self.id!r} (the locked hash)")
         if self.answerable and not self.gold:
             raise ValueError("an answerable question needs at least one gold passage")
         if self.answerable == (self.type == "unanswerable"):
@@ -42,7 +64,17 @@ class Question(BaseModel):
         return self.type == "multihop"
 
 
-def load_questions(path: Path) -> list[Question]:
+def select_split(questions: list[Question], split: str) -> list[Question]:
+    """The questions of ``split`` (tune, test or all); a split with none is an error."""
+    if split not in SPLITS:
+        raise BadInput(f"unknown split {split!r}: use {', '.join(SPLITS)}")
+    chosen = [q for q in questions if split == "all" or q.split == split]
+    if not chosen:
+        raise BadInput(f"no question of the question set is in the {split!r} split")
+    return chosen
+
+
+def load_questions(path: Path, split: str = "all") -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -62,4 +94,4 @@ def load_questions(path: Path) -> list[Question]:
         raise BadInput(f"{path}: question ids must be unique")
     if not questions:
         raise BadInput(f"{path}: no questions")
-    return questions
+    return select_split(questions, split)

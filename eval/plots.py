@@ -19,6 +19,7 @@ HEADLINE = (
     "ndcg@5",
     "gold_recall@5",
     "key_fact_recall",
+    "lead_key_fact_recall",
     "token_f1",
     "faithfulness",
     "citation_precision",

@@ -18,7 +18,9 @@ DEFINITIONS = """\
   first, ndcg@5 uses binary relevance (the ideal holds every gold passage of a multi-hop
   question). **gold_recall@5**: share of a multi-hop question's gold passages in the top 5.
   Answerable questions only.
-- **key_fact_recall**: share of key facts (any `|` alternative) in the answer. **token_f1**:
+- **key_fact_recall**: share of key facts (any `|` alternative) in the answer.
+  **lead_key_fact_recall**: the same, in the answer's first sentence only (does it answer
+  first?). **token_f1**:
   SQuAD token F1 against the reference answer (lower case, no punctuation or articles, citation
   markers removed). An abstention on an answerable question scores 0 on both.
 - **faithfulness**: share of answer sentences that some retrieved passage supports
@@ -53,7 +55,7 @@ def summary_markdown(report: Report) -> str:
     lines = [
         f"# Evaluation: {Path(report.dataset).name} — {report.name}",
         "",
-        f"{s['n']} questions ({s['answerable']} answerable), k={report.k}"
+        f"{s['n']} questions ({s['answerable']} answerable, split `{report.split}`), k={report.k}"
         + (f", `{where}`" if where else "")
         + (f", mode `{mode}`" if mode else "")
         + f"; LLM judge: {report.judge or 'not used'}.",
@@ -63,6 +65,10 @@ def summary_markdown(report: Report) -> str:
     ]
     for name, row in [("all", s), *report.by_type.items()]:
         lines.append(f"| {name} | " + " | ".join(fmt(row.get(c)) for c in cols) + " |")
+    if len(report.by_split) > 1:
+        lines += ["", "| split | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for name, row in report.by_split.items():
+            lines.append(f"| {name} | " + " | ".join(fmt(row.get(c)) for c in cols) + " |")
     lines += ["", "| abstention | value |", "|---|---|"]
     keys = (*ABSTENTION, "false_abstention_rate", "fallback_rate")
     lines += [f"| {key} | {fmt(s.get(key))} |" for key in keys]
@@ -97,7 +103,14 @@ def _cell(text: str, width: int = 90) -> str:
 
 
 def details_markdown(report: Report) -> str:
-    cols = ["mrr", "key_fact_recall", "token_f1", "faithfulness", "citation_precision"]
+    cols = [
+        "mrr",
+        "key_fact_recall",
+        "lead_key_fact_recall",
+        "token_f1",
+        "faithfulness",
+        "citation_precision",
+    ]
     lines = [
         "## Per question",
         "",

@@ -17,7 +17,13 @@ from service.answering.support import SupportScorer
 from service.engine import Engine
 
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "gold_recall@5")
-ANSWER = ("key_fact_recall", "token_f1", "faithfulness", "citation_precision")
+ANSWER = (
+    "key_fact_recall",
+    "lead_key_fact_recall",
+    "token_f1",
+    "faithfulness",
+    "citation_precision",
+)
 JUDGE = ("judge_correctness", "judge_groundedness")
 METRICS = RETRIEVAL + ANSWER + JUDGE
 ABSTENTION = ("abstention_precision", "abstention_recall", "abstention_accuracy")
@@ -38,6 +44,7 @@ class QuestionResult:
     fallback: bool = False
     evidence: float | None = None
     why_abstained: str | None = None
+    split: str | None = None  # the question's locked split (tune or test)
 
 
 @dataclass
@@ -45,11 +52,13 @@ class Report:
     dataset: str
     name: str
     k: int
+    split: str = "all"  # the locked split evaluated: tune, test or all
     config: dict[str, Any] = field(default_factory=dict)
     judge: str | None = None  # the judge model, when one graded the answers
     created_at: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
     by_type: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_split: dict[str, dict[str, Any]] = field(default_factory=dict)  # tune and test apart
     unreachable_gold: list[str] | None = None  # None: the index was not visible (--api)
     questions: list[QuestionResult] = field(default_factory=list)
 
@@ -80,6 +89,9 @@ def reference_scores(q: Question, out: RunOutput) -> dict[str, float]:
     if q.key_facts:
         kf = m.key_fact_recall(out.answer, q.key_facts)
         scores["key_fact_recall"] = 0.0 if out.abstained or kf is None else kf
+        claims = m.answer_claims(out.answer)
+        lead = m.key_fact_recall(claims[0].text, q.key_facts) if claims else None
+        scores["lead_key_fact_recall"] = 0.0 if out.abstained or lead is None else lead
     if q.reference_answer.strip():
         f1 = m.token_f1(out.answer, q.reference_answer)
         scores["token_f1"] = 0.0 if out.abstained else f1
@@ -143,6 +155,7 @@ def score_question(
         fallback=out.fallback,
         evidence=None if out.evidence is None else round(out.evidence, 4),
         why_abstained=out.why_abstained,
+        split=q.split,
     )
 
 
@@ -214,6 +227,10 @@ def evaluate(
     for r in report.questions:
         by_type[r.type].append(r)
     report.by_type = {t: aggregate(rs) for t, rs in sorted(by_type.items())}
+    by_split: dict[str, list[QuestionResult]] = defaultdict(list)
+    for r in report.questions:
+        by_split[r.split or "tune"].append(r)
+    report.by_split = {s: aggregate(rs) for s, rs in sorted(by_split.items())}
     passages = runner.index_passages()
     report.unreachable_gold = None if passages is None else unreachable(questions, passages)
     return report
@@ -228,6 +245,7 @@ def run_eval(
     scorer: SupportScorer | None = None,
     judge: Judge | None = None,
     plots: bool = True,
+    split: str = "all",
 ) -> Report:
     """Evaluate ``dataset`` and write report.json, report.md and (unless off) the plots."""
     from eval.report import write_report
@@ -238,7 +256,8 @@ def run_eval(
         if not isinstance(runner, EngineRunner):
             raise ValueError("pass a SupportScorer when the runner has no engine of its own")
         scorer = SupportScorer(runner.engine.embedder)
-    questions = load_questions(dataset)
+    questions = load_questions(dataset, split)
     report = evaluate(questions, runner, scorer, k, progress, judge, str(dataset))
+    report.split = split
     write_report(report, out_dir, plots=plots)
     return report

@@ -56,6 +56,7 @@ def test_check_exits_1_and_names_each_threshold_it_misses(
     too_high.write_text('[minimum]\n"hit@5" = 1.0\nabstention_recall = 0.5\nmrr = 0.99\n')
     args = ["eval", "--dataset", str(tiny_dataset), "--index", str(tiny_index)]
     args += ["--out", str(tmp_path / "out"), "--no-plots", "--no-progress", "--check"]
+    args += ["--split", "all"]
     result = runner.invoke(app, [*args, "--thresholds", str(too_high)])
     assert result.exit_code == 1, result.output
     assert "below threshold: hit@5: 0.667 < minimum 1.000" in result.output
