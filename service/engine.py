@@ -13,7 +13,7 @@ import numpy as np
 from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
-from service import schemas
+from service import rerankers, schemas
 from service.answering.answer import Answer, ExtractiveAnswerer
 from service.answering.citations import render, support_of
 from service.answering.generative import GenerativeAnswerer
@@ -73,6 +73,16 @@ class Engine:
             diversity=settings.diversity,
             merge=settings.merge_neighbours,
             heading_weight=settings.heading_weight,
+            reranker=rerankers.make(
+                settings.reranker,
+                settings.reranker_model,
+                settings.reranker_url,
+                settings.reranker_protocol,
+                settings.reranker_model_name,
+                settings.reranker_timeout,
+                settings.threads,
+            ),
+            reranker_weight=settings.reranker_weight,
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(
@@ -125,7 +135,7 @@ class Engine:
         with timer.stage("embed"):
             qvec = self.embedder.embed_query(expanded)
         with timer.stage("retrieve"):
-            hits = self.retriever.search(expanded, k, filters, qvec)
+            hits = self.retriever.search(expanded, k, filters, qvec, timer.ms)
         return qvec, hits
 
     def run(

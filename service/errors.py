@@ -8,12 +8,14 @@ from fastapi.responses import JSONResponse
 
 from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
 from service.llm import LLMNotConfigured, LLMUnavailable
+from service.rerankers import RerankerNotConfigured
 
 ERRORS: dict[type[CnaiError], tuple[int, str]] = {
     IndexNotFound: (503, "index_not_found"),
     IndexMismatch: (503, "index_mismatch"),
     LLMNotConfigured: (503, "llm_not_configured"),
     LLMUnavailable: (503, "llm_unavailable"),
+    RerankerNotConfigured: (503, "reranker_not_configured"),
     BadInput: (422, "bad_input"),
     BadDocument: (422, "bad_document"),
 }

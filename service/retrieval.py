@@ -15,6 +15,7 @@ import Stemmer
 from ingest.chunker import SUBHEADING, Chunk
 from ingest.embed import Embedder
 from ingest.store import IndexVersion
+from service.rerankers import Reranker, blend
 
 _STEMMER = Stemmer.Stemmer("english")
 _MERGE_SPAN = 2  # chunks per passage at most
@@ -57,6 +58,8 @@ class HybridRetriever:
         diversity: float = 0.2,
         merge: bool = True,
         heading_weight: float = 0.2,
+        reranker: Reranker | None = None,
+        reranker_weight: float = 0.5,
     ) -> None:
         self.version = version
         self.chunks = version.chunks
@@ -68,6 +71,8 @@ class HybridRetriever:
         self.diversity = diversity
         self.merge = merge
         self.heading_weight = heading_weight
+        self.reranker = reranker
+        self.reranker_weight = reranker_weight
         self._headings = HeadingMatch(self.chunks)
         self._bm25 = bm25s.BM25()
         if self.chunks:
@@ -82,8 +87,15 @@ class HybridRetriever:
             )
 
     def search(
-        self, query: str, k: int = 5, filters: Filters | None = None, qvec: np.ndarray | None = None
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        qvec: np.ndarray | None = None,
+        notes: dict[str, float] | None = None,
     ) -> list[Hit]:
+        """The top ``k`` passages; ``notes`` receives the second-stage reranker's milliseconds
+        (``rerank_<name>``), and ``rerank_fallback`` when it failed and the order was kept."""
         n = len(self.chunks)
         if n == 0:
             return []
@@ -124,6 +136,14 @@ class HybridRetriever:
             top = order[: max(k, self.rerank_depth)]
             cosine = {i: similarity(i) for i in top}
             scores = self._rerank(top, qvec, cosine, bm, terms)
+            if self.reranker is not None:
+                texts = [self.chunks[i].embed_text for i in top]
+                outcome = blend(self.reranker, query, top, texts, scores, self.reranker_weight)
+                scores = outcome.scores
+                if notes is not None:
+                    notes[f"rerank_{self.reranker.name}"] = outcome.ms
+                    if outcome.failed:
+                        notes["rerank_fallback"] = 1.0
             order = sorted(top, key=lambda i: -scores[i])
             if self.diversity:  # on rerank scores: reciprocal-rank scores are on another scale
                 order = self._diverse(order, scores, 2 * k)  # room for neighbours to merge

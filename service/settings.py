@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,39 @@ class ServiceSettings(BaseSettings):
         description="Rerank weight of the question's words found in a passage's title and "
         "headings, each weighted by its rarity among headings (0: off; needs reranking).",
     )
+    reranker: Literal["none", "cross-encoder", "http"] = Field(
+        "none",
+        description="Second-stage reranker of the top `rerank_depth` passages: none, a local "
+        "sentence-transformers cross-encoder (`reranker_model`), or a `/rerank` API "
+        "(`reranker_url`); on a failure the hybrid ranking is kept.",
+    )
+    reranker_model: Path = Field(
+        Path("var/models/cross-encoder"),
+        description="Local folder of the cross-encoder (CNAI_RERANKER=cross-encoder).",
+    )
+    reranker_url: str = Field(
+        "",
+        description="Base URL of a Text Embeddings Inference or Infinity server, e.g. "
+        "http://127.0.0.1:8080 (`/rerank` is added).",
+    )
+    reranker_protocol: Literal["tei", "infinity"] = Field(
+        "tei",
+        description="Request shape of that server: tei ({query, texts}) or infinity "
+        "({query, documents, model}).",
+    )
+    reranker_model_name: str = Field(
+        "", description="Model name sent to an Infinity server (empty: its default)."
+    )
+    reranker_timeout: float = Field(
+        2.0, gt=0, le=60, description="Seconds to wait for the rerank API before falling back."
+    )
+    reranker_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the reranker's score in the final one, both min-max scaled over "
+        "the candidates (1: the reranker alone; 0.5 is a neutral start, not tuned).",
+    )
     min_evidence: float = Field(
         0.2,
         ge=-1,
@@ -111,7 +145,7 @@ class ServiceSettings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("openai_base_url")
+    @field_validator("openai_base_url", "reranker_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
