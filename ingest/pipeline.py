@@ -59,8 +59,13 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
             rel = file.relative_to(root)
             if any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts):
                 continue
-            if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES:
-                found[f"{root.name}/{rel.as_posix()}"] = file
+            if not file.is_file() or file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not file.resolve().is_relative_to(root):
+                # A link out of the folder would index files nobody asked for (e.g. /etc).
+                log.warning("skipped %s: a symlink that leaves %s", rel.as_posix(), root)
+                continue
+            found[f"{root.name}/{rel.as_posix()}"] = file
     return found
 
 

@@ -12,7 +12,7 @@ import pytest
 from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.loaders import TEXT_VERSION
-from ingest.pipeline import ingest
+from ingest.pipeline import discover, ingest
 from ingest.store import load_index
 
 SERVING = "notes/model-serving.md"
@@ -172,3 +172,19 @@ def test_an_index_from_older_text_cleaning_is_rebuilt_in_full(
     report = run(corpus_copy(tiny_corpus, tmp_path), index_copy, embedder)
     assert report.embedded == report.chunks > 0
     assert load_index(index_copy).manifest.chunker["text_version"] == TEXT_VERSION
+
+
+def test_discover_skips_symlinks_that_leave_the_folder(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nNot part of the corpus.\n")
+    (outside / "dir").mkdir()
+    (outside / "dir" / "more.md").write_text("# More\n\nAlso outside.\n")
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "kept.md").write_text("# Kept\n\nInside the folder.\n")
+    (root / "inner.md").symlink_to(root / "kept.md")
+    (root / "leak.md").symlink_to(outside / "secret.md")
+    (root / "leakdir").symlink_to(outside / "dir", target_is_directory=True)
+    found = discover([root])
+    assert sorted(found) == ["docs/inner.md", "docs/kept.md"]
