@@ -1,11 +1,13 @@
 """A rich progress bar with items/s and time left, that stays silent when not wanted.
 
-Rich draws a bar only on a terminal; into a pipe or a log file it would print nothing until the
-end, so there a plain line is printed at every tenth of the work instead.
+Rich draws a bar only on a terminal; into a pipe or a log file (CI, Docker, Kubernetes) it would
+print nothing until the end, so there a plain line with the count, rate and time left is printed
+at least every ``LINE_SECONDS`` and at the end.
 """
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 from rich.console import Console
@@ -18,10 +20,22 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
+LINE_SECONDS = 10.0  # a log that is silent longer than this looks stuck
+
 
 class Progress:
-    def __init__(self, description: str, total: int, unit: str = "chunks", enabled: bool = True):
-        console = Console(stderr=True)
+    def __init__(
+        self,
+        description: str,
+        total: int,
+        unit: str = "chunks",
+        enabled: bool = True,
+        console: Console | None = None,
+        every: float = LINE_SECONDS,
+    ):
+        console = console or Console(stderr=True)
+        self._every = every
+        self._last = time.monotonic()
         self._lines = enabled and not console.is_terminal
         self._bar = RichProgress(
             TextColumn("[bold]{task.description}"),
@@ -43,10 +57,14 @@ class Progress:
         if rate:
             self._bar.update(self._task, rate=rate)
         done, total = int(task.completed), int(task.total or 0)
-        if self._lines and total and 10 * (done - n) // total < 10 * done // total:
+        now = time.monotonic()
+        if self._lines and total and (now - self._last >= self._every or done >= total):
+            self._last = now
+            left = task.time_remaining
+            eta = f", {left:,.0f} s left" if left is not None and done < total else ""
             self._bar.console.print(
                 f"{task.description}: {done:,}/{total:,} {self._unit} "
-                f"({100 * done // total}%) {rate}".rstrip(),
+                f"({100 * done // total}%) {rate}{eta}".rstrip(),
                 highlight=False,
             )
 
