@@ -37,13 +37,11 @@ def install(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
             for e in exc.errors()
         ]
+        # The offending input is not echoed back: it may be 1 MB, or hold a lone surrogate that
+        # cannot be encoded as UTF-8 (which turned a 422 into a 500).
+        details = [
+            {"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()
+        ]
         return JSONResponse(
-            _body("invalid_request", "; ".join(problems), details=jsonable(exc.errors())),
-            status_code=422,
+            _body("invalid_request", "; ".join(problems), details=details), status_code=422
         )
-
-
-def jsonable(errors: object) -> object:
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(errors)

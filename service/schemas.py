@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -25,9 +26,14 @@ class _Query(BaseModel):
     filters: Filters | None = None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab and line breaks
+
+
 def _text(value: str, what: str) -> str:
     if not value.strip():
         raise ValueError(f"{what} must not be empty")
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} must not hold control characters such as NUL; send plain text")
     return value.strip()
 
 

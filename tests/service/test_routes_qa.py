@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ingest.embed import Embedder
@@ -79,6 +80,24 @@ def test_oversized_question_is_rejected_with_a_message(client: TestClient) -> No
     resp = client.post("/v1/ask", json={"question": "why " * 600})
     assert resp.status_code == 422
     assert "2000" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/ask", b'{"question": "what is MIG \\ud800"}'),  # a lone surrogate
+        ("/v1/search", b'{"query": "gpu \\udfff sharing"}'),
+        ("/v1/ask", b'{"question": "what is\\u0000 MIG"}'),  # an escaped NUL
+        ("/v1/search", b'{"query": "gpu\\u001b[31m"}'),  # a terminal escape
+    ],
+)
+def test_invalid_unicode_or_control_characters_get_422_not_500(
+    client: TestClient, path: str, body: bytes
+) -> None:
+    resp = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert client.post("/v1/search", json={"query": "gpu"}).status_code == 200
 
 
 def test_out_of_range_k_is_rejected(client: TestClient) -> None:
