@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import CnaiError
-from service import errors
+from service import errors, metrics
 from service.engine import Engine
 from service.routes import chat, health, qa, stream
 from service.settings import ServiceSettings
@@ -30,6 +30,7 @@ def create_app(
         app.state.load_error = None
         try:
             app.state.engine = await run_in_threadpool(factory)
+            app.state.metrics.index_loaded(app.state.engine.version)
         except CnaiError as exc:
             # Stay up so /healthz answers and every route says how to build the index.
             log.error("%s", exc)
@@ -43,6 +44,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    metrics.install(app)
     app.include_router(health.router)
     app.include_router(qa.router)
     app.include_router(stream.router)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.errors import BadInput
 from service.deps import EngineDep
+from service.metrics import observe
 from service.routes.stream import (
     CLIENT_CLOSED,
     SSE_HEADERS,
@@ -107,6 +108,7 @@ async def chat_completions(req: ChatRequest, engine: EngineDep, request: Request
         final = await watched(lambda: final_of(events), request, cancel)
         if final is None:
             return Response(status_code=CLIENT_CLOSED)
+        observe(request, final)
         message = {"role": "assistant", "content": final.answer}
         return {
             **meta,
@@ -127,6 +129,7 @@ async def chat_completions(req: ChatRequest, engine: EngineDep, request: Request
         try:
             async for event in chain(head, rest(events, cancel)):
                 if isinstance(event, AskResponse):
+                    observe(request, event)
                     yield chunk({}, "stop", sources=sources(event))
                 else:
                     yield chunk({"content": event})

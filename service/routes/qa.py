@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import EngineDep
+from service.metrics import observe
 from service.routes.stream import CLIENT_CLOSED, final_of, watched
 from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 
@@ -15,9 +16,11 @@ router = APIRouter(prefix="/v1", tags=["qa"])
 
 
 @router.post("/search", response_model=SearchResponse)
-async def search(req: SearchRequest, engine: EngineDep) -> SearchResponse:
+async def search(req: SearchRequest, engine: EngineDep, request: Request) -> SearchResponse:
     """Passages from the knowledge base that best match the query, best first."""
-    return await run_in_threadpool(engine.search, req)
+    resp = await run_in_threadpool(engine.search, req)
+    observe(request, resp)
+    return resp
 
 
 @router.post("/ask", response_model=AskResponse)
@@ -26,4 +29,7 @@ async def ask(req: AskRequest, engine: EngineDep, request: Request) -> AskRespon
     cancel = threading.Event()
     # A client that leaves stops the generation, as it does on /v1/ask/stream.
     final = await watched(lambda: final_of(engine.ask_stream(req, cancel)), request, cancel)
-    return final if final is not None else Response(status_code=CLIENT_CLOSED)
+    if final is None:
+        return Response(status_code=CLIENT_CLOSED)
+    observe(request, final)
+    return final

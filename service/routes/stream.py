@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from ingest.errors import CnaiError
 from service import errors
 from service.deps import EngineDep
+from service.metrics import observe
 from service.schemas import AskRequest, AskResponse
 
 router = APIRouter(prefix="/v1", tags=["qa"])
@@ -98,6 +99,7 @@ async def ask_stream(req: AskRequest, engine: EngineDep, request: Request) -> St
         try:
             async for event in chain(head, rest(events, cancel)):
                 if isinstance(event, AskResponse):
+                    observe(request, event)
                     yield sse("final", event.model_dump(mode="json"))
                 else:
                     yield sse("token", {"text": event})
