@@ -16,6 +16,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.store import IndexVersion
 from service.schemas import AskResponse, SearchResponse
 
 # Stage timings run from well under a millisecond (BM25) to seconds (generation on CPU).
@@ -62,13 +63,13 @@ class Metrics:
             else:
                 self.answers.inc()
 
-    def index_loaded(self, version: object) -> None:
-        manifest = version.manifest  # type: ignore[attr-defined]
+    def index_loaded(self, version: IndexVersion) -> None:
+        manifest = version.manifest
         self.documents.set(len(manifest.documents))
-        self.chunks.set(len(version.chunks))  # type: ignore[attr-defined]
+        self.chunks.set(len(version.chunks))
         self.index.info(
             {
-                "version": version.folder.name,  # type: ignore[attr-defined]
+                "version": version.folder.name,
                 "model": manifest.model,
                 "created_at": manifest.created_at,
                 "format_version": str(manifest.format_version),
