@@ -48,7 +48,7 @@ class ConversationTurn(BaseModel):
 
 class Conversation(BaseModel):
     id: str
-    turns: list[ConversationTurn] = Field(min_length=2, max_length=6)
+    turns: list[ConversationTurn] = Field(min_length=2, max_length=4)
     split: Split | None = None
 
     @model_validator(mode="after")
@@ -161,10 +161,11 @@ def run_conversations(
 def summarise(followups: list[FollowUp]) -> dict[str, dict[str, Any]]:
     """Per split (and ``all``), per strategy: the mean of each metric and how many it covers."""
     out: dict[str, dict[str, Any]] = {}
+    present = {f.split for f in followups}
     for split in ("tune", "test", "all"):
         chosen = [f for f in followups if split == "all" or f.split == split]
-        if not chosen:
-            continue
+        if not chosen or (split == "all" and len(present) == 1):
+            continue  # "all" repeats the one split evaluated
         out[split] = {}
         for strategy in STRATEGIES:
             values: dict[str, list[float]] = {}

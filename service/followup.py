@@ -49,7 +49,8 @@ def queries(question: str, history: Sequence[Turn]) -> list[Query]:
     answers = [text for role, text in history if role == "assistant" and text.strip()]
     if answers:
         own = question.lower()
-        names = [n for n in _NAME.findall(_MARKER.sub(" ", answers[-1])) if n.lower() not in own]
+        last = re.sub(r"\s+", " ", _MARKER.sub(" ", answers[-1]))
+        names = [n for n in _NAME.findall(last) if n.lower() not in own]
         chosen = list(dict.fromkeys(names))[:MAX_NAMES]
         if chosen:
             found.append(Query("names", f"{question} {' '.join(chosen)}", 1.0))
