@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from ingest.errors import CnaiError
 from service import errors, metrics
 from service.engine import Engine
-from service.routes import chat, health, qa, stream
+from service.feedback import FeedbackStore
+from service.routes import chat, feedback, health, index, qa, stream
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,13 @@ def create_app(
         description="Grounded answers about Cloud Native AI, with citations.",
         lifespan=lifespan,
     )
+    app.state.feedback = FeedbackStore(settings.feedback_db)
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)
     app.include_router(qa.router)
     app.include_router(stream.router)
     app.include_router(chat.router)
+    app.include_router(feedback.router)
+    app.include_router(index.router)
     return app
