@@ -18,7 +18,8 @@ from ui.client import (
     ApiError,
     ApiTimeout,
     ApiUnavailable,
-    InvalidApiUrl,
+    InvalidUiSetting,
+    timeout_from_env,
 )
 from ui.examples import EXAMPLES
 from ui.render import (
@@ -169,7 +170,7 @@ def _feedback(client: ApiClient | None, turn: ChatTurn, n: int) -> None:
             "Comment (optional)", key=f"comment-{n}", max_chars=2000,
             placeholder="What was wrong or missing?",
         )  # fmt: skip
-        if not st.form_submit_button("Send feedback"):
+        if not st.form_submit_button("Send feedback", key=f"send-{n}"):
             return
     if rating is None:
         st.warning("Pick thumbs up or down first, then send.")
@@ -250,8 +251,8 @@ def chat() -> None:
     shown_url = os.environ.get(API_URL_ENV) or DEFAULT_API_URL
     client: ApiClient | None = None
     try:
-        client = ApiClient(timeout=60.0)
-    except InvalidApiUrl as exc:
+        client = ApiClient(timeout=timeout_from_env())
+    except InvalidUiSetting as exc:
         st.error(str(exc))
     options = _sidebar(client, shown_url)
 

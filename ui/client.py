@@ -15,11 +15,16 @@ from pydantic import ValidationError
 from service.schemas import AskResponse, FeedbackStored, Filters, IndexInfo
 
 API_URL_ENV = "CNAI_API_URL"
+TIMEOUT_ENV = "CNAI_UI_TIMEOUT"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 START_HINT = "start it with `cnai serve` (or `make run` for the API and the UI together)"
 
 
-class InvalidApiUrl(ValueError):
+class InvalidUiSetting(ValueError):
+    """A CNAI_* variable the UI reads holds a value it cannot use."""
+
+
+class InvalidApiUrl(InvalidUiSetting):
     """The configured API base URL is not an http(s) URL."""
 
 
@@ -55,6 +60,20 @@ def validate_api_url(url: str) -> str:
     except ValueError as exc:
         raise InvalidApiUrl(f"{API_URL_ENV}={url!r} has an invalid port ({exc})") from None
     return value.rstrip("/")
+
+
+def timeout_from_env(default: float = 60.0) -> float:
+    """Seconds the UI waits for an answer (CNAI_UI_TIMEOUT); InvalidUiSetting says what is wrong."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InvalidUiSetting(f"{TIMEOUT_ENV}={raw!r} must be a number of seconds in (0, 3600]")
+    return value
 
 
 def api_url_from_env() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.client import ApiClient, ApiError, ApiUnavailable, InvalidApiUrl
+from ui.client import ApiClient, ApiError, ApiUnavailable, InvalidUiSetting, timeout_from_env
 
 INDEX_TITLE = "What the assistant knows"
 
@@ -12,8 +12,8 @@ INDEX_TITLE = "What the assistant knows"
 def main() -> None:
     st.title(INDEX_TITLE)
     try:
-        info = ApiClient(timeout=30.0).index()
-    except InvalidApiUrl as exc:
+        info = ApiClient(timeout=timeout_from_env()).index()
+    except InvalidUiSetting as exc:
         st.error(str(exc))
         return
     except ApiUnavailable as exc:
