@@ -15,6 +15,7 @@ from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.sentences import sentence_spans
 from ingest.store import (
+    POOLED,
     Embedded,
     IndexVersion,
     Manifest,
@@ -76,6 +77,7 @@ def ingest(
     chunk_tokens: int = 220,
     batch_size: int = 32,
     show_progress: bool = True,
+    sentence_vectors: str = POOLED,
 ) -> IngestReport:
     files = discover(paths)
     if not files:
@@ -86,7 +88,9 @@ def ingest(
         )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
-    manifest = Manifest(embedder.model_id, embedder.dimension, settings)
+    manifest = Manifest(
+        embedder.model_id, embedder.dimension, settings, sentence_vectors=sentence_vectors
+    )
     old = _previous(index, manifest)
     report = IngestReport()
 
@@ -126,13 +130,37 @@ def ingest(
 
     spans = [sentence_spans(c.text) for c in fresh]
     sentences = [
-        c.sentence_context(s, e) for c, sp in zip(fresh, spans, strict=True) for s, e in sp
+        [c.sentence_context(s, e) for s, e in sp] for c, sp in zip(fresh, spans, strict=True)
     ]
-    texts = [c.embed_text for c in fresh] + sentences
-    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
-        vecs = embedder.embed(texts, batch_size, bar)
+    texts = [c.embed_text for c in fresh]
+    if sentence_vectors == POOLED:
+        # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
+        shifts = [len(c.embed_text) - len(c.text) for c in fresh]
+        shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
+        with Progress("Embedding", total=len(fresh), unit="chunks", enabled=show_progress) as bar:
+            import os
+            mode = os.environ.get("CNAI_POOL_CONTEXT", "")
+            if mode == "crumb":
+                context = [(0, d) for d in shifts]
+            elif mode == "heading":
+                context = []
+                for c, d in zip(fresh, shifts, strict=True):
+                    h = c.section.rsplit(" > ", 1)[-1]
+                    at = c.embed_text.rfind(h, 0, d) if h else -1
+                    context.append((at, at + len(h)) if at >= 0 else (0, 0))
+            else:
+                context = None
+            chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
+                texts, shifted, sentences, batch_size, bar, context
+            )
+    else:
+        flat = [t for ts in sentences for t in ts]
+        total = len(texts) + len(flat)
+        with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
+            vecs = embedder.embed(texts + flat, batch_size, bar)
+        chunk_vecs, sentence_vecs = vecs[: len(texts)], vecs[len(texts) :]
     report.embedded = len(fresh)
-    new = Embedded(fresh, vecs[: len(fresh)], spans, vecs[len(fresh) :])
+    new = Embedded(fresh, chunk_vecs, spans, sentence_vecs)
     data = Embedded.concat(kept + [new], embedder.dimension)
     report.version = write_version(index, manifest, data).name
     return report
@@ -149,14 +177,17 @@ def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
     except CnaiError as exc:
         log.warning("ignoring the existing index (%s); rebuilding from scratch", exc)
         return None
-    same = (old.manifest.model, old.manifest.dimension, old.manifest.chunker) == (
+    m = old.manifest
+    same = (m.model, m.dimension, m.chunker, m.sentence_vectors) == (
         manifest.model,
         manifest.dimension,
         manifest.chunker,
+        manifest.sentence_vectors,
     )
     if not same:
         log.warning(
-            "model, chunker or text cleaning changed since the last build; re-embedding all"
+            "model, chunker, text cleaning or sentence vectors changed since the last build; "
+            "re-embedding all"
         )
         return None
     return old

@@ -23,6 +23,9 @@ from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 
 FORMAT_VERSION = 1
+# How sentence vectors were made: pooled from the chunk pass's token embeddings, or each sentence
+# embedded on its own (indexes written before the field existed, which still load).
+POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
 
 _SCHEMA = """
@@ -51,6 +54,7 @@ class Manifest:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str = ""
     format_version: int = FORMAT_VERSION
+    sentence_vectors: str = STANDALONE
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
