@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunker import Chunk, Chunker
-from ingest.embed import Embedder
+from ingest.embed import DEFAULT_POOLING, Embedder, SentencePooling
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.sentences import sentence_spans
 from ingest.store import (
     POOLED,
+    STANDALONE,
     Embedded,
     IndexVersion,
     Manifest,
@@ -78,7 +79,16 @@ def ingest(
     batch_size: int = 32,
     show_progress: bool = True,
     sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
 ) -> IngestReport:
+    """Index ``paths`` into ``index``, embedding only documents that are new or changed.
+
+    ``sentence_vectors`` is ``POOLED`` (each sentence's vector pooled from its chunk's one
+    forward pass, as ``pooling`` says) or ``STANDALONE`` (every sentence embedded again on its
+    own under its heading: twice the work, kept as the baseline it is measured against).
+    """
+    if sentence_vectors not in (POOLED, STANDALONE):
+        raise BadInput(f"sentence_vectors must be {POOLED!r} or {STANDALONE!r}")
     files = discover(paths)
     if not files:
         raise BadInput(
@@ -88,9 +98,10 @@ def ingest(
         )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
-    manifest = Manifest(
-        embedder.model_id, embedder.dimension, settings, sentence_vectors=sentence_vectors
-    )
+    method = {"method": sentence_vectors}
+    if sentence_vectors == POOLED:
+        method |= pooling.settings()
+    manifest = Manifest(embedder.model_id, embedder.dimension, settings, sentence_vectors=method)
     old = _previous(index, manifest)
     report = IngestReport()
 
@@ -137,21 +148,10 @@ def ingest(
         # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
         shifts = [len(c.embed_text) - len(c.text) for c in fresh]
         shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
+        headings = [_heading_span(c, d) for c, d in zip(fresh, shifts, strict=True)]
         with Progress("Embedding", total=len(fresh), unit="chunks", enabled=show_progress) as bar:
-            import os
-            mode = os.environ.get("CNAI_POOL_CONTEXT", "")
-            if mode == "crumb":
-                context = [(0, d) for d in shifts]
-            elif mode == "heading":
-                context = []
-                for c, d in zip(fresh, shifts, strict=True):
-                    h = c.section.rsplit(" > ", 1)[-1]
-                    at = c.embed_text.rfind(h, 0, d) if h else -1
-                    context.append((at, at + len(h)) if at >= 0 else (0, 0))
-            else:
-                context = None
             chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
-                texts, shifted, sentences, batch_size, bar, context
+                texts, shifted, sentences, batch_size, bar, headings, pooling
             )
     else:
         flat = [t for ts in sentences for t in ts]
@@ -164,6 +164,13 @@ def ingest(
     data = Embedded.concat(kept + [new], embedder.dimension)
     report.version = write_version(index, manifest, data).name
     return report
+
+
+def _heading_span(chunk: Chunk, crumb_end: int) -> tuple[int, int]:
+    """Where the chunk's own heading sits in the breadcrumb that leads its ``embed_text``."""
+    heading = chunk.section.rsplit(" > ", 1)[-1]
+    at = chunk.embed_text.rfind(heading, 0, crumb_end) if heading else -1
+    return (at, at + len(heading)) if at >= 0 else (0, 0)
 
 
 def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:

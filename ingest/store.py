@@ -23,8 +23,7 @@ from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 
 FORMAT_VERSION = 1
-# How sentence vectors were made: pooled from the chunk pass's token embeddings, or each sentence
-# embedded on its own (indexes written before the field existed, which still load).
+# Sentence vectors pooled from the chunk pass's token embeddings, or each sentence embedded alone.
 POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
 
@@ -54,7 +53,9 @@ class Manifest:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str = ""
     format_version: int = FORMAT_VERSION
-    sentence_vectors: str = STANDALONE
+    # How sentence vectors were made ({"method": POOLED, ...pooling settings}); an index written
+    # before this field existed embedded each sentence on its own.
+    sentence_vectors: dict[str, Any] = field(default_factory=lambda: {"method": STANDALONE})
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)

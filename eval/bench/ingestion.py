@@ -36,7 +36,9 @@ def windows(embedder: Embedder, texts: list[str], size: int = WINDOW_TOKENS) -> 
     """Cut each text into pieces of ``size`` tokens, on token boundaries of the original text."""
     out: list[str] = []
     for text in texts:
-        spans = embedder.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        spans = embedder.model.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True
+        )
         offsets = spans["offset_mapping"]
         for start in range(0, len(offsets), size):
             piece = offsets[start : start + size]
@@ -172,8 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for fig in result["figures"]:
-        print(f"{fig['name']}: {fig['value']} {fig['unit']} vs {fig['baseline_value']} "
-              f"(ratio {fig['ratio']}, target {fig['target']}, met {fig['met']})")
+        print(
+            f"{fig['name']}: {fig['value']} {fig['unit']} vs {fig['baseline_value']} "
+            f"(ratio {fig['ratio']}, target {fig['target']}, met {fig['met']})"
+        )
     print(f"wrote {args.out}")
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embed import Embedder
+from ingest.embed import Embedder, SentencePooling
 from ingest.errors import BadInput
 from ingest.loaders import TEXT_VERSION
 from ingest.pipeline import discover, ingest
-from ingest.store import load_index
+from ingest.store import POOLED, STANDALONE, load_index
 
 SERVING = "notes/model-serving.md"
 
@@ -34,6 +34,9 @@ class ExplodingEmbedder(Embedder):
         self.__dict__.update(inner.__dict__)
 
     def embed(self, texts, batch_size=32, progress=None):
+        raise RuntimeError("simulated crash while embedding")
+
+    def embed_with_sentences(self, *args, **kwargs):
         raise RuntimeError("simulated crash while embedding")
 
 
@@ -188,3 +191,37 @@ def test_discover_skips_symlinks_that_leave_the_folder(tmp_path: Path):
     (root / "leakdir").symlink_to(outside / "dir", target_is_directory=True)
     found = discover([root])
     assert sorted(found) == ["docs/inner.md", "docs/kept.md"]
+
+
+def test_pooled_sentence_vectors_line_up_with_their_own_sentences(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path
+):
+    run(tiny_corpus, tmp_path / "p", embedder)
+    pooled = load_index(tmp_path / "p")
+    run(tiny_corpus, tmp_path / "s", embedder, sentence_vectors=STANDALONE)
+    alone = load_index(tmp_path / "s")
+    assert pooled.spans == alone.spans
+    assert pooled.manifest.sentence_vectors["method"] == POOLED
+    assert alone.manifest.sentence_vectors == {"method": STANDALONE}
+    # Each pooled vector is nearest to its own sentence embedded alone: the spans, shifted past
+    # the breadcrumb, point at the right tokens.
+    sims = pooled.sentence_vectors @ alone.sentence_vectors.T
+    own = np.mean(np.argmax(sims, axis=1) == np.arange(len(sims)))
+    assert own >= 0.9, own
+
+
+def test_changing_how_sentence_vectors_are_made_reembeds_everything(
+    tiny_corpus: Path, index_copy: Path, embedder: Embedder
+):
+    report = run(tiny_corpus, index_copy, embedder, pooling=SentencePooling(heading_weight=0.5))
+    assert report.embedded == report.chunks and not report.unchanged
+    assert load_index(index_copy).manifest.sentence_vectors["heading_weight"] == 0.5
+    report = run(tiny_corpus, index_copy, embedder, sentence_vectors=STANDALONE)
+    assert report.embedded == report.chunks
+
+
+def test_an_unknown_sentence_vector_method_is_refused(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path
+):
+    with pytest.raises(BadInput, match="sentence_vectors must be"):
+        run(tiny_corpus, tmp_path / "index", embedder, sentence_vectors="bogus")
