@@ -203,11 +203,18 @@ def test_pooled_sentence_vectors_line_up_with_their_own_sentences(
     assert pooled.spans == alone.spans
     assert pooled.manifest.sentence_vectors["method"] == POOLED
     assert alone.manifest.sentence_vectors == {"method": STANDALONE}
-    # Each pooled vector is nearest to its own sentence embedded alone: the spans, shifted past
-    # the breadcrumb, point at the right tokens.
-    sims = pooled.sentence_vectors @ alone.sentence_vectors.T
-    own = np.mean(np.argmax(sims, axis=1) == np.arange(len(sims)))
-    assert own >= 0.9, own
+    # A pooled vector is closer to its own sentence embedded alone than to the sentence next to
+    # it: the spans, shifted past the breadcrumb, point at the right tokens.
+    own, next_one = [], []
+    for row in range(len(pooled.chunks)):
+        _, p = pooled.sentences(row)
+        _, a = alone.sentences(row)
+        if len(p) > 1:
+            sims = p @ a.T
+            own += list(np.diag(sims))
+            next_one += list(np.diag(sims, 1)) + list(np.diag(sims, -1))
+    assert len(own) > 10
+    assert np.mean(own) > np.mean(next_one) + 0.1, (np.mean(own), np.mean(next_one))
 
 
 def test_changing_how_sentence_vectors_are_made_reembeds_everything(
