@@ -42,17 +42,20 @@ class SentencePooling:
     """How a sentence vector is pooled from the token embeddings of its chunk's one pass.
 
     A sentence's vector is the normalised, weighted mean of the chunk-pass token embeddings over
-    its character span. Chosen on the ``tune`` split of cnai_dev (see README, Ingestion speed).
+    its character span, so no token is embedded twice. Both weights were chosen on the ``tune``
+    split of cnai_dev against sentences embedded alone (README, "Ingestion speed").
     """
 
     # Weight of each token of the sentence's own heading (found in the chunk's breadcrumb) in the
     # pool: sentences used to be embedded as "heading: sentence", and the heading often names
-    # what a sentence is about. 0 pools the sentence alone.
+    # what a sentence is about. 1.0 beat 0 (hit@5 0.917 vs 0.892 at sharpen 0.5); 0 pools the
+    # sentence alone.
     heading_weight: float = 1.0
     # Share of the chunk's mean token embedding taken out of each sentence pool before
     # normalising: every token of a chunk carries the chunk's topic, which makes its sentences
-    # look alike; taking some of it out restores the contrast between them. 0 keeps the pool.
-    sharpen: float = 0.0
+    # look alike. 0.3 kept retrieval (MRR 0.792 vs 0.793 at 0) and raised key-fact recall (0.608
+    # vs 0.601); 0.6 lost both. 0 keeps the plain mean.
+    sharpen: float = 0.3
 
     def settings(self) -> dict[str, float]:
         return {"heading_weight": self.heading_weight, "sharpen": self.sharpen}

@@ -107,29 +107,37 @@ def ingest(
 
     kept: list[Embedded] = []
     fresh: list[Chunk] = []
-    for doc_id, file in files.items():
-        try:
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        except OSError as exc:
-            report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
-            continue
-        before = old.manifest.documents.get(doc_id) if old else None
-        if old and before and before["sha256"] == digest:
-            kept.append(old.document(doc_id))
-            manifest.documents[doc_id] = before
-            report.unchanged.append(doc_id)
-            continue
-        try:
-            doc = load_document(file, doc_id)
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise BadDocument(f"{doc_id}: no text left after cleaning")
-        except BadDocument as exc:
-            report.skipped.append(str(exc))
-            continue
-        fresh += chunks
-        manifest.documents[doc_id] = {"sha256": digest, "title": doc.title, "chunks": len(chunks)}
-        (report.changed if before else report.added).append(doc_id)
+    # Reading and chunking a large corpus takes a while too: count files as they are opened.
+    reading = Progress("Reading", total=len(files), unit="files", enabled=show_progress)
+    with reading:
+        for doc_id, file in files.items():
+            reading.advance(1)
+            try:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            except OSError as exc:
+                report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
+                continue
+            before = old.manifest.documents.get(doc_id) if old else None
+            if old and before and before["sha256"] == digest:
+                kept.append(old.document(doc_id))
+                manifest.documents[doc_id] = before
+                report.unchanged.append(doc_id)
+                continue
+            try:
+                doc = load_document(file, doc_id)
+                chunks = chunker.chunk(doc)
+                if not chunks:
+                    raise BadDocument(f"{doc_id}: no text left after cleaning")
+            except BadDocument as exc:
+                report.skipped.append(str(exc))
+                continue
+            fresh += chunks
+            manifest.documents[doc_id] = {
+                "sha256": digest,
+                "title": doc.title,
+                "chunks": len(chunks),
+            }
+            (report.changed if before else report.added).append(doc_id)
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
     report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)

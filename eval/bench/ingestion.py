@@ -242,6 +242,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _say(message: str) -> None:
+    print(message, flush=True)  # a log file shows each step as it ends
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="corpus folders")
@@ -259,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        rows = run(args.corpus, args.work, args.threads, args.before, say=print, repeat=args.repeat)
+        rows = run(args.corpus, args.work, args.threads, args.before, say=_say, repeat=args.repeat)
     except ValueError as exc:
         parser.error(str(exc))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -232,3 +232,12 @@ def test_an_unknown_sentence_vector_method_is_refused(
 ):
     with pytest.raises(BadInput, match="sentence_vectors must be"):
         run(tiny_corpus, tmp_path / "index", embedder, sentence_vectors="bogus")
+
+
+def test_ingest_into_a_pipe_reports_reading_and_embedding_progress(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    ingest([tiny_corpus], tmp_path / "index", embedder, show_progress=True)
+    err = capsys.readouterr().err
+    assert "Reading: 4/4 files (100%)" in err
+    assert "Embedding: " in err and " chunks (100%)" in err
