@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         raise BadInput(f"--engine ray needs Ray, which is not installed; {RAY_HINT}") from None
     if ray.is_initialized():
         return ray
+    if address and address not in ("auto", "local"):
+        _reachable(address)
     # Ship this package's ingest code to the workers, so the cluster chunks exactly as we do.
     runtime_env = {"py_modules": [str(Path(ingest.__file__).parent)]}
     try:
@@ -81,6 +84,24 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
             "for a KubeRay head service), or leave it out to start Ray on this machine"
         ) from None
     return ray
+
+
+def _reachable(address: str) -> None:
+    """Fail in seconds on a closed port: Ray itself retries a missing head for minutes."""
+    hostport = address.removeprefix("ray://").split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise BadInput(
+            f"--address {address!r} is not auto, HOST:PORT or ray://HOST:PORT "
+            "(e.g. ray://raycluster-head-svc:10001)"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise BadInput(
+            f"cannot reach the Ray cluster at {address!r}: nothing answers on {host}:{port} "
+            f"({exc.strerror or exc}); is the head running and its port forwarded?"
+        ) from None
 
 
 def ray_builder(
