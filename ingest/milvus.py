@@ -149,5 +149,6 @@ class MilvusDense:
             output_fields=["row"],
             search_params={"metric_type": "IP"},
         )
-        dense = {int(hit["id"]): float(hit["distance"]) for hit in result[0]}
+        # The row comes back as an output field: hits name the key "id" or "row" by version.
+        dense = {int(hit["entity"]["row"]): float(hit["distance"]) for hit in result[0]}
         return dense, list(dense)

@@ -54,10 +54,10 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         import ray
     except ImportError:
         raise BadInput(f"--engine ray needs Ray, which is not installed; {RAY_HINT}") from None
-    if ray.is_initialized():
-        return ray
     if address and address not in ("auto", "local"):
         _reachable(address)
+    if ray.is_initialized():
+        return ray
     # Ship this package's ingest code to the workers, so the cluster chunks exactly as we do.
     runtime_env = {"py_modules": [str(Path(ingest.__file__).parent)]}
     try:
@@ -119,7 +119,7 @@ def ray_builder(
         pool = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         pool = min(pool, max(1, -(-len(docs) // DOCS_PER_BATCH)))  # no idle actors
         items = [{"doc_id": d, "path": str(p.resolve())} for d, p in docs]
-        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // DOCS_PER_BATCH))
+        ds = ray.data.from_items(items, override_num_blocks=-(-len(items) // DOCS_PER_BATCH))
         results = ds.map_batches(
             _BuildActor,
             fn_constructor_kwargs={
