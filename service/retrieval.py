@@ -149,6 +149,8 @@ class HybridRetriever:
         for weight, ranking in zip(self.weights, (dense_rank, sparse_rank), strict=True):
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
+        if not fused:  # a filter no chunk passes
+            return []
         order = sorted(fused, key=lambda i: -fused[i])
         scores = fused
 

@@ -11,7 +11,7 @@ import pytest
 
 from ingest.embed import Embedder
 from ingest.errors import BadInput
-from ingest.pipeline import ingest
+from ingest.pipeline import Builder, ingest
 from ingest.store import load_index
 from tests.conftest import shared_corpus
 
@@ -23,39 +23,32 @@ CHUNK_TOKENS = 220
 
 
 @pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One local Ray instance with two CPUs for the module, so two actors share the work."""
-    connect(None, num_cpus=2)
-    yield
-    ray.shutdown()
-
-
-def corpus(tiny_corpus: Path, tmp_path: Path) -> Path:
-    """The tiny notes plus two real CNAI documents, when the shared corpus is here."""
-    folder = Path(shutil.copytree(tiny_corpus, tmp_path / "notes"))
+def builds(
+    tiny_corpus: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path, Path, Builder]]:
+    """The same folder (tiny notes plus two real CNAI documents, when the shared corpus is
+    here) indexed in this process and on a local two-CPU Ray instance with two actors."""
+    tmp = tmp_path_factory.mktemp("ray")
+    folder = Path(shutil.copytree(tiny_corpus, tmp / "notes"))
     cnai = shared_corpus() / "cnai"
     for name in ("charter.md", "glossary.md"):
         if (cnai / name).is_file():
             shutil.copy(cnai / name, folder / name)
-    return folder
+    connect(None, num_cpus=2)
+    builder = ray_builder(embedder.model_id, CHUNK_TOKENS, actors=2)
+    build(folder, tmp / "local", embedder)
+    build(folder, tmp / "ray", embedder, builder)
+    yield folder, tmp / "local", tmp / "ray", builder
+    ray.shutdown()
 
 
-def both(folder: Path, tmp_path: Path, embedder: Embedder, **ray_kwargs: object):
-    local = ingest([folder], tmp_path / "local", embedder, CHUNK_TOKENS, show_progress=False)
-    builder = ray_builder(embedder.model_id, CHUNK_TOKENS, **ray_kwargs)  # type: ignore[arg-type]
-    on_ray = ingest(
-        [folder], tmp_path / "ray", embedder, CHUNK_TOKENS, show_progress=False, builder=builder
-    )
-    return local, on_ray, load_index(tmp_path / "local"), load_index(tmp_path / "ray")
+def build(folder: Path, index: Path, embedder: Embedder, builder: Builder | None = None):
+    return ingest([folder], index, embedder, CHUNK_TOKENS, show_progress=False, builder=builder)
 
 
-def test_ray_build_equals_the_single_process_build(
-    local_ray: None, tiny_corpus: Path, embedder: Embedder, tmp_path: Path
-) -> None:
-    folder = corpus(tiny_corpus, tmp_path)
-    local, on_ray, a, b = both(folder, tmp_path, embedder, actors=2)
-    assert on_ray.added == local.added and on_ray.skipped == local.skipped
-    assert on_ray.chunks == local.chunks == len(b.chunks) > 0
+def assert_same_index(local: Path, on_ray: Path) -> None:
+    a, b = load_index(local), load_index(on_ray)
+    assert len(b.chunks) == len(a.chunks) > 0
     assert [c.chunk_id for c in b.chunks] == [c.chunk_id for c in a.chunks]
     assert [c.text for c in b.chunks] == [c.text for c in a.chunks]
     assert b.spans == a.spans
@@ -71,18 +64,27 @@ def test_ray_build_equals_the_single_process_build(
     assert b.manifest.model == a.manifest.model and b.manifest.chunker == a.manifest.chunker
 
 
-def test_ray_rebuild_embeds_only_the_changed_document(
-    local_ray: None, tiny_corpus: Path, embedder: Embedder, tmp_path: Path
+@pytest.mark.slow  # Ray start-up and one model load per actor: 30 s or more
+def test_ray_build_equals_the_single_process_build(builds) -> None:  # type: ignore[no-untyped-def]
+    folder, local, on_ray, _ = builds
+    assert len(load_index(on_ray).manifest.documents) == len(list(folder.glob("*.md")))
+    assert_same_index(local, on_ray)
+
+
+@pytest.mark.slow
+def test_ray_update_embeds_only_the_changed_document_and_still_matches(  # type: ignore[no-untyped-def]
+    builds, embedder: Embedder
 ) -> None:
-    folder = Path(shutil.copytree(tiny_corpus, tmp_path / "notes"))
-    builder = ray_builder(embedder.model_id, CHUNK_TOKENS, actors=1)
-    first = ingest([folder], tmp_path / "ray", embedder, CHUNK_TOKENS, show_progress=False, builder=builder)
+    folder, local, on_ray, builder = builds
+    before = load_index(on_ray).folder.name
     changed = folder / "model-serving.md"
-    changed.write_text(changed.read_text() + "\nA replica serves requests after it is ready.\n")
-    second = ingest([folder], tmp_path / "ray", embedder, CHUNK_TOKENS, show_progress=False, builder=builder)
-    assert second.changed == ["notes/model-serving.md"] and not second.added
-    assert 0 < second.embedded < first.embedded
-    assert load_index(tmp_path / "ray").folder.name == second.version != first.version
+    changed.write_text(changed.read_text() + "\nA replica serves requests once it is ready.\n")
+    want = build(folder, local, embedder)
+    got = build(folder, on_ray, embedder, builder)
+    assert got.changed == want.changed == ["notes/model-serving.md"] and not got.added
+    assert 0 < got.embedded == want.embedded < got.chunks
+    assert load_index(on_ray).folder.name == got.version != before
+    assert_same_index(local, on_ray)
 
 
 def test_an_unreachable_cluster_address_fails_fast_with_a_hint() -> None:
