@@ -32,7 +32,9 @@ def engines(index: Path, embedder: Embedder, tmp_path: Path) -> tuple[Engine, En
 
 
 def ranked(engine: Engine, query: str, filters: Filters | None = None) -> list[tuple[str, str]]:
-    return [(h.chunk.doc_path, h.chunk.chunk_id) for h in engine.retriever.search(query, 5, filters)]
+    return [
+        (h.chunk.doc_path, h.chunk.chunk_id) for h in engine.retriever.search(query, 5, filters)
+    ]
 
 
 def test_a_milvus_engine_searches_its_collection_and_ranks_like_faiss(
