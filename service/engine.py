@@ -21,7 +21,7 @@ from service.answering.support import SupportScorer
 from service.conversation import Turn, standalone
 from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.query import search_query
-from service.retrieval import Filters, Hit, HybridRetriever
+from service.retrieval import DenseSearch, Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
 from service.vocabulary import Acronyms, Vocabulary
 
@@ -83,6 +83,7 @@ class Engine:
                 settings.threads,
             ),
             reranker_weight=settings.reranker_weight,
+            dense=self._dense(settings),
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(
@@ -97,6 +98,13 @@ class Engine:
         )
         self._llms: dict[str, LLM] = dict(llms or {})
         self._llm_lock = threading.Lock()
+
+    def _dense(self, settings: ServiceSettings) -> DenseSearch | None:
+        if settings.store == "milvus":
+            from ingest.milvus import MilvusDense
+
+            return MilvusDense(self.version, settings.milvus_uri)
+        return None  # the retriever's own FAISS search
 
     def llm(self, mode: str) -> LLM | None:
         """The generative backend of ``mode`` (None for extractive), made on first use."""

@@ -28,6 +28,16 @@ class ServiceSettings(BaseSettings):
         le=64,
         description="Torch threads per process; 1 keeps query latency steady on a busy machine.",
     )
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where dense search runs: the index folder's FAISS file, or a Milvus "
+        "collection of the same version (`cnai milvus load`); BM25 and text stay local.",
+    )
+    milvus_uri: str = Field(
+        "var/milvus.db",
+        description="Milvus server URL (http://HOST:19530) or milvus-lite file (*.db), "
+        "for CNAI_STORE=milvus.",
+    )
     candidates: int = Field(
         50, ge=5, le=1000, description="Passages each retriever contributes before fusion."
     )
@@ -144,6 +154,13 @@ class ServiceSettings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, value: str) -> str:
+        from ingest.milvus import check_uri
+
+        return check_uri(value)
 
     @field_validator("openai_base_url", "reranker_url")
     @classmethod
