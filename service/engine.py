@@ -171,7 +171,7 @@ class Engine:
             for q in planned:
                 found.append(self._retrieve(q.text, depth, filters, Timer()))
         chosen = followup.fuse(
-            [(q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found)], k
+            [(q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found, strict=True)], k
         )
         pooled = [h for _, hits in found for h in hits]
         return planned[0].text, found[0][0], [pooled[i] for i in chosen], [q.text for q in planned]
