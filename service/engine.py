@@ -170,9 +170,10 @@ class Engine:
         with timer.stage("follow_up"):
             for q in planned:
                 found.append(self._retrieve(q.text, depth, filters, Timer()))
-        chosen = followup.fuse(
-            [(q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found, strict=True)], k
-        )
+        ranked = [
+            (q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found, strict=True)
+        ]
+        chosen = followup.fuse(ranked, k)
         pooled = [h for _, hits in found for h in hits]
         return planned[0].text, found[0][0], [pooled[i] for i in chosen], [q.text for q in planned]
 
