@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import CnaiError, IndexMismatch
-from service import errors, metrics, reload
+from service import errors, metrics, reload, tracing
 from service.engine import Engine
 from service.routes import chat, health, qa, stream
 from service.settings import ServiceSettings
@@ -24,14 +24,17 @@ def create_app(
     settings: ServiceSettings | None = None, engine_factory: Callable[[], Engine] | None = None
 ) -> FastAPI:
     settings = settings or ServiceSettings()
+    # Made here, not in the lifespan, so a missing otel extra stops the start with its message.
+    spans = tracing.provider(settings.otlp_endpoint) if settings.otlp_endpoint else None
+    tracer = tracing.tracer(spans) if spans else None
 
     def default_factory() -> Engine:
         # A reload keeps the loaded embedding model when the new version was built with it.
         current: Engine | None = app.state.engine
         if current is not None:
             with contextlib.suppress(IndexMismatch):
-                return Engine(settings, embedder=current.embedder)
-        return Engine(settings)
+                return Engine(settings, embedder=current.embedder, tracer=tracer)
+        return Engine(settings, tracer=tracer)
 
     factory = engine_factory or default_factory
 
@@ -55,6 +58,8 @@ def create_app(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+        if spans is not None:
+            spans.shutdown()  # sends the spans still batched
 
     app = FastAPI(
         title="CNAI Assistant API",
