@@ -41,7 +41,7 @@ class Marks(dict[str, float]):
         self.ended_ns[key] = time.time_ns()
         super().__setitem__(key, value)
 
-    def setdefault(self, key: str, value: float) -> float:  # type: ignore[override]
+    def setdefault(self, key: str, value: float) -> float:
         if key not in self:
             self[key] = value
         return self[key]
