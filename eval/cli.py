@@ -230,3 +230,32 @@ def eval_diff(
             save.write_text(text)
 
     run(body)
+
+
+@eval_app.command("conversations")
+def eval_conversations(
+    dataset: Annotated[Path, typer.Option(help="JSONL conversation set.")] = Path(
+        "eval/datasets/conversations_dev.jsonl"
+    ),
+    index: IndexOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path(
+        "var/eval-conversations"
+    ),
+    k: Annotated[int, typer.Option(min=1, max=50, help="Passages retrieved per turn.")] = 5,
+    split: Annotated[
+        str, typer.Option(help="Locked split to evaluate: tune, test or all.")
+    ] = "test",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Score follow-up questions with their history, alone, and joined to the previous question."""
+
+    def body() -> None:
+        from eval.conversations import load_conversations, markdown, run_conversations, write
+
+        load_conversations(dataset, split)  # bad input fails before the model loads
+        report = run_conversations(dataset, load_engine(index), k, split, progress)
+        write(report, out_dir)
+        out.print(markdown(report), highlight=False, markup=False)
+        err.print(f"[green]wrote {out_dir}: conversations.json, conversations.md[/green]")
+
+    run(body)

@@ -14,7 +14,7 @@ import numpy as np
 from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
-from service import rerankers, schemas, tracing
+from service import followup, rerankers, schemas, tracing
 from service.answering.answer import Answer, ExtractiveAnswerer
 from service.answering.citations import render, support_of
 from service.answering.generative import GenerativeAnswerer
@@ -167,6 +167,36 @@ class Engine:
             hits = self.retriever.search(expanded, k, filters, qvec, timer.ms)
         return qvec, hits
 
+    def _follow_up(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        k: int,
+        filters: Filters | None,
+        llm: LLM | None,
+        timer: Timer,
+    ) -> tuple[str, np.ndarray, list[Hit], list[str]]:
+        """A question asked in a conversation: its queries searched and fused (service.followup).
+
+        Returns the query the answer is scored against, its vector, the passages and every
+        query searched. With ``llm_rewrite`` the backend's standalone rewrite answers instead.
+        """
+        planned = followup.queries(question, history)
+        if self.settings.llm_rewrite and llm is not None:
+            with timer.stage("rewrite"):
+                rewrite = standalone(question, history, llm)
+            planned.insert(0, followup.Query("rewrite", rewrite, 1.0))
+        depth = 2 * k  # each query's list runs deeper than k, so fusion has room to choose
+        found = []
+        with timer.stage("follow_up"):
+            for q in planned:
+                found.append(self._retrieve(q.text, depth, filters, Timer()))
+        chosen = followup.fuse(
+            [(q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found)], k
+        )
+        pooled = [h for _, hits in found for h in hits]
+        return planned[0].text, found[0][0], [pooled[i] for i in chosen], [q.text for q in planned]
+
     def run(
         self,
         question: str,
@@ -193,11 +223,12 @@ class Engine:
         mode = mode or self.settings.answerer
         llm = self.llm(mode)  # an unconfigured backend fails before any work is done
         timer = Timer(self.tracer, "ask")
-        query = question
         if history:
-            with timer.stage("rewrite"):
-                query = standalone(question, history, llm if self.settings.llm_rewrite else None)
-        qvec, hits = self._retrieve(query, k, filters, timer)
+            query, qvec, hits, searched = self._follow_up(question, history, k, filters, llm, timer)
+        else:
+            searched = [question]
+            query = question
+            qvec, hits = self._retrieve(query, k, filters, timer)
         if llm is None:
             with timer.stage("answer"):
                 answer = self.answerer.answer(query, qvec, hits)
@@ -223,6 +254,7 @@ class Engine:
                 answer.support = support_of(answer, self.scorer)
         answer.mode = mode
         answer.retrieval_query = query
+        answer.retrieval_queries = searched
         if llm is None:
             if not answer.sentences:
                 yield answer.text
@@ -264,6 +296,7 @@ def response(result: Result) -> schemas.AskResponse:
         fallback=answer.fallback,
         dropped=answer.dropped,
         retrieval_query=answer.retrieval_query,
+        retrieval_queries=answer.retrieval_queries,
         evidence=answer.evidence,
         why_abstained=answer.why_abstained,
         sentences=sentences,
