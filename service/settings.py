@@ -148,6 +148,19 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, le=600, description="Seconds to wait for that server before giving up."
     )
 
+    index_reload_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="How often to look for a new index version (the index's CURRENT file) and "
+        "switch to it without a restart, as when an ingest Job rewrites a shared volume; 0: never.",
+    )
+    otlp_endpoint: str = Field(
+        default="",
+        description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
+        "http://127.0.0.1:4318 (needs the otel extra); empty: no tracing.",
+    )
+
     @field_validator("host")
     @classmethod
     def _host_not_blank(cls, value: str) -> str:
@@ -162,7 +175,7 @@ class ServiceSettings(BaseSettings):
 
         return check_uri(value)
 
-    @field_validator("openai_base_url", "reranker_url")
+    @field_validator("openai_base_url", "reranker_url", "otlp_endpoint")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
