@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunker import Chunk, Chunker
+from ingest.documents import SourceDocument
 from ingest.embed import DEFAULT_POOLING, Embedder, SentencePooling
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
@@ -71,6 +72,12 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
     return found
 
 
+# What building one document gave: its title and embedded chunks, or why it was skipped.
+Built = tuple[str, Embedded] | str
+# Builds the documents given as (doc_id, file): in this process, or on Ray (ingest/ray_engine.py).
+Builder = Callable[[list[tuple[str, Path]]], dict[str, Built]]
+
+
 def ingest(
     paths: list[Path],
     index: Path,
@@ -80,9 +87,11 @@ def ingest(
     show_progress: bool = True,
     sentence_vectors: str = POOLED,
     pooling: SentencePooling = DEFAULT_POOLING,
+    builder: Builder | None = None,
 ) -> IngestReport:
     """Index ``paths`` into ``index``, embedding only documents that are new or changed.
 
+    ``builder`` loads, chunks and embeds the new and changed documents (default: here).
     ``sentence_vectors`` is ``POOLED`` (each sentence's vector pooled from its chunk's one
     forward pass, as ``pooling`` says) or ``STANDALONE`` (every sentence embedded again on its
     own under its heading: twice the work, kept as the baseline it is measured against).
@@ -106,8 +115,9 @@ def ingest(
     report = IngestReport()
 
     kept: list[Embedded] = []
-    fresh: list[Chunk] = []
-    # Reading and chunking a large corpus takes a while too: count files as they are opened.
+    todo: list[tuple[str, Path]] = []
+    digests: dict[str, tuple[str, bool]] = {}  # doc_id -> (sha256, was indexed before)
+    # Hashing a large corpus takes a while too: count files as they are opened.
     reading = Progress("Reading", total=len(files), unit="files", enabled=show_progress)
     with reading:
         for doc_id, file in files.items():
@@ -123,53 +133,37 @@ def ingest(
                 manifest.documents[doc_id] = before
                 report.unchanged.append(doc_id)
                 continue
-            try:
-                doc = load_document(file, doc_id)
-                chunks = chunker.chunk(doc)
-                if not chunks:
-                    raise BadDocument(f"{doc_id}: no text left after cleaning")
-            except BadDocument as exc:
-                report.skipped.append(str(exc))
-                continue
-            fresh += chunks
-            manifest.documents[doc_id] = {
-                "sha256": digest,
-                "title": doc.title,
-                "chunks": len(chunks),
-            }
-            (report.changed if before else report.added).append(doc_id)
+            todo.append((doc_id, file))
+            digests[doc_id] = (digest, before is not None)
+    if builder is None:
+
+        def builder(docs: list[tuple[str, Path]]) -> dict[str, Built]:
+            return build_documents(
+                docs, chunker, embedder, batch_size, show_progress, sentence_vectors, pooling
+            )
+
+    built = builder(todo) if todo else {}
+    fresh: list[Embedded] = []
+    for doc_id, _ in todo:  # discovery order, whatever order the builder finished in
+        outcome = built[doc_id]
+        if isinstance(outcome, str):
+            report.skipped.append(outcome)
+            continue
+        title, part = outcome
+        fresh.append(part)
+        digest, existed = digests[doc_id]
+        manifest.documents[doc_id] = {"sha256": digest, "title": title, "chunks": len(part.chunks)}
+        (report.changed if existed else report.added).append(doc_id)
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
-    report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)
+    report.chunks = sum(len(k.chunks) for k in kept + fresh)
     if old and report.up_to_date:
         report.version = old.folder.name
         return report
     if report.chunks == 0:
         raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
-
-    spans = [sentence_spans(c.text) for c in fresh]
-    sentences = [
-        [c.sentence_context(s, e) for s, e in sp] for c, sp in zip(fresh, spans, strict=True)
-    ]
-    texts = [c.embed_text for c in fresh]
-    if sentence_vectors == POOLED:
-        # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
-        shifts = [len(c.embed_text) - len(c.text) for c in fresh]
-        shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
-        headings = [_heading_span(c, d) for c, d in zip(fresh, shifts, strict=True)]
-        with Progress("Embedding", total=len(fresh), unit="chunks", enabled=show_progress) as bar:
-            chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
-                texts, shifted, sentences, batch_size, bar, headings, pooling
-            )
-    else:
-        flat = [t for ts in sentences for t in ts]
-        total = len(texts) + len(flat)
-        with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
-            vecs = embedder.embed(texts + flat, batch_size, bar)
-        chunk_vecs, sentence_vecs = vecs[: len(texts)], vecs[len(texts) :]
-    report.embedded = len(fresh)
-    new = Embedded(fresh, chunk_vecs, spans, sentence_vecs)
-    data = Embedded.concat(kept + [new], embedder.dimension)
+    report.embedded = sum(len(f.chunks) for f in fresh)
+    data = Embedded.concat(kept + fresh, embedder.dimension)
     report.version = write_version(index, manifest, data).name
     return report
 
@@ -179,6 +173,84 @@ def _heading_span(chunk: Chunk, crumb_end: int) -> tuple[int, int]:
     heading = chunk.section.rsplit(" > ", 1)[-1]
     at = chunk.embed_text.rfind(heading, 0, crumb_end) if heading else -1
     return (at, at + len(heading)) if at >= 0 else (0, 0)
+
+
+def load_chunks(file: Path, doc_id: str, chunker: Chunker) -> tuple[SourceDocument, list[Chunk]]:
+    """One document read and cut into chunks; BadDocument when nothing indexable is left."""
+    doc = load_document(file, doc_id)
+    chunks = chunker.chunk(doc)
+    if not chunks:
+        raise BadDocument(f"{doc_id}: no text left after cleaning")
+    return doc, chunks
+
+
+def embed_chunks(
+    chunks: list[Chunk],
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
+) -> Embedded:
+    """The vectors of chunks and of their sentences (see ``ingest``'s ``sentence_vectors``)."""
+    spans = [sentence_spans(c.text) for c in chunks]
+    sentences = [
+        [c.sentence_context(s, e) for s, e in sp] for c, sp in zip(chunks, spans, strict=True)
+    ]
+    texts = [c.embed_text for c in chunks]
+    if sentence_vectors == POOLED:
+        # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
+        shifts = [len(c.embed_text) - len(c.text) for c in chunks]
+        shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
+        headings = [_heading_span(c, d) for c, d in zip(chunks, shifts, strict=True)]
+        with Progress("Embedding", total=len(chunks), unit="chunks", enabled=show_progress) as bar:
+            chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
+                texts, shifted, sentences, batch_size, bar, headings, pooling
+            )
+        return Embedded(chunks, chunk_vecs, spans, sentence_vecs)
+    flat = [t for ts in sentences for t in ts]
+    total = len(texts) + len(flat)
+    with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
+        vecs = embedder.embed(texts + flat, batch_size, bar)
+    return Embedded(chunks, vecs[: len(texts)], spans, vecs[len(texts) :])
+
+
+def build_documents(
+    docs: list[tuple[str, Path]],
+    chunker: Chunker,
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
+) -> dict[str, Built]:
+    """Load and chunk each document, embed all their chunks in one pass, split them back."""
+    out: dict[str, Built] = {}
+    loaded: list[tuple[str, str, list[Chunk]]] = []
+    for doc_id, file in docs:
+        try:
+            doc, chunks = load_chunks(file, doc_id, chunker)
+        except BadDocument as exc:
+            out[doc_id] = str(exc)
+            continue
+        loaded.append((doc_id, doc.title, chunks))
+    everything = [c for _, _, cs in loaded for c in cs]
+    data = embed_chunks(everything, embedder, batch_size, show_progress, sentence_vectors, pooling)
+    row = sentence = 0
+    for doc_id, title, chunks in loaded:
+        spans = data.spans[row : row + len(chunks)]
+        n_sentences = sum(len(s) for s in spans)
+        out[doc_id] = (
+            title,
+            Embedded(
+                chunks,
+                data.vectors[row : row + len(chunks)],
+                spans,
+                data.sentence_vectors[sentence : sentence + n_sentences],
+            ),
+        )
+        row, sentence = row + len(chunks), sentence + n_sentences
+    return out
 
 
 def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:

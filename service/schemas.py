@@ -119,7 +119,14 @@ class AskResponse(BaseModel):
         "extractive answer.",
     )
     dropped: int = Field(default=0, description="Generated sentences removed as unsupported.")
-    retrieval_query: str = Field(default="", description="What was searched for this question.")
+    retrieval_query: str = Field(
+        default="", description="The query the answer was scored against (the question, alone)."
+    )
+    retrieval_queries: list[str] = Field(
+        default_factory=list,
+        description="Every query searched: with history, the follow-up with its conversation, "
+        "with the names of the last answer, and alone, fused by reciprocal rank.",
+    )
     sentences: list[AnswerSentence] = Field(default_factory=list)
     evidence: float | None = Field(
         default=None,

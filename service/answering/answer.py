@@ -55,6 +55,7 @@ class Answer:
     fallback: bool = False  # a generated answer had no supported sentence: this is extractive
     dropped: int = 0  # generated sentences removed because no passage supported them
     retrieval_query: str = ""  # what was searched: the question, or its standalone rewrite
+    retrieval_queries: list[str] = field(default_factory=list)  # every query fused, when several
     # Cosine similarity of the best retrieved sentence to the question (None: no sentence).
     evidence: float | None = None
     why_abstained: str | None = None  # "unknown_name", "weak_evidence" or "no_figure"
