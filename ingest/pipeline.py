@@ -10,12 +10,14 @@ from pathlib import Path
 
 from ingest.chunker import Chunk, Chunker
 from ingest.documents import SourceDocument
-from ingest.embed import Embedder
+from ingest.embed import DEFAULT_POOLING, Embedder, SentencePooling
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.sentences import sentence_spans
 from ingest.store import (
+    POOLED,
+    STANDALONE,
     Embedded,
     IndexVersion,
     Manifest,
@@ -83,9 +85,19 @@ def ingest(
     chunk_tokens: int = 220,
     batch_size: int = 32,
     show_progress: bool = True,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
     builder: Builder | None = None,
 ) -> IngestReport:
-    """``builder`` loads, chunks and embeds the new and changed documents (default: here)."""
+    """Index ``paths`` into ``index``, embedding only documents that are new or changed.
+
+    ``builder`` loads, chunks and embeds the new and changed documents (default: here).
+    ``sentence_vectors`` is ``POOLED`` (each sentence's vector pooled from its chunk's one
+    forward pass, as ``pooling`` says) or ``STANDALONE`` (every sentence embedded again on its
+    own under its heading: twice the work, kept as the baseline it is measured against).
+    """
+    if sentence_vectors not in (POOLED, STANDALONE):
+        raise BadInput(f"sentence_vectors must be {POOLED!r} or {STANDALONE!r}")
     files = discover(paths)
     if not files:
         raise BadInput(
@@ -95,31 +107,40 @@ def ingest(
         )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
-    manifest = Manifest(embedder.model_id, embedder.dimension, settings)
+    method = {"method": sentence_vectors}
+    if sentence_vectors == POOLED:
+        method |= pooling.settings()
+    manifest = Manifest(embedder.model_id, embedder.dimension, settings, sentence_vectors=method)
     old = _previous(index, manifest)
     report = IngestReport()
 
     kept: list[Embedded] = []
     todo: list[tuple[str, Path]] = []
     digests: dict[str, tuple[str, bool]] = {}  # doc_id -> (sha256, was indexed before)
-    for doc_id, file in files.items():
-        try:
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        except OSError as exc:
-            report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
-            continue
-        before = old.manifest.documents.get(doc_id) if old else None
-        if old and before and before["sha256"] == digest:
-            kept.append(old.document(doc_id))
-            manifest.documents[doc_id] = before
-            report.unchanged.append(doc_id)
-            continue
-        todo.append((doc_id, file))
-        digests[doc_id] = (digest, before is not None)
+    # Hashing a large corpus takes a while too: count files as they are opened.
+    reading = Progress("Reading", total=len(files), unit="files", enabled=show_progress)
+    with reading:
+        for doc_id, file in files.items():
+            reading.advance(1)
+            try:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            except OSError as exc:
+                report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
+                continue
+            before = old.manifest.documents.get(doc_id) if old else None
+            if old and before and before["sha256"] == digest:
+                kept.append(old.document(doc_id))
+                manifest.documents[doc_id] = before
+                report.unchanged.append(doc_id)
+                continue
+            todo.append((doc_id, file))
+            digests[doc_id] = (digest, before is not None)
     if builder is None:
 
         def builder(docs: list[tuple[str, Path]]) -> dict[str, Built]:
-            return build_documents(docs, chunker, embedder, batch_size, show_progress)
+            return build_documents(
+                docs, chunker, embedder, batch_size, show_progress, sentence_vectors, pooling
+            )
 
     built = builder(todo) if todo else {}
     fresh: list[Embedded] = []
@@ -147,6 +168,13 @@ def ingest(
     return report
 
 
+def _heading_span(chunk: Chunk, crumb_end: int) -> tuple[int, int]:
+    """Where the chunk's own heading sits in the breadcrumb that leads its ``embed_text``."""
+    heading = chunk.section.rsplit(" > ", 1)[-1]
+    at = chunk.embed_text.rfind(heading, 0, crumb_end) if heading else -1
+    return (at, at + len(heading)) if at >= 0 else (0, 0)
+
+
 def load_chunks(file: Path, doc_id: str, chunker: Chunker) -> tuple[SourceDocument, list[Chunk]]:
     """One document read and cut into chunks; BadDocument when nothing indexable is left."""
     doc = load_document(file, doc_id)
@@ -157,17 +185,34 @@ def load_chunks(file: Path, doc_id: str, chunker: Chunker) -> tuple[SourceDocume
 
 
 def embed_chunks(
-    chunks: list[Chunk], embedder: Embedder, batch_size: int = 32, show_progress: bool = False
+    chunks: list[Chunk],
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
 ) -> Embedded:
-    """The vectors of chunks and of their sentences (each sentence under its heading)."""
+    """The vectors of chunks and of their sentences (see ``ingest``'s ``sentence_vectors``)."""
     spans = [sentence_spans(c.text) for c in chunks]
     sentences = [
-        c.sentence_context(s, e) for c, sp in zip(chunks, spans, strict=True) for s, e in sp
+        [c.sentence_context(s, e) for s, e in sp] for c, sp in zip(chunks, spans, strict=True)
     ]
-    texts = [c.embed_text for c in chunks] + sentences
-    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
-        vecs = embedder.embed(texts, batch_size, bar)
-    return Embedded(chunks, vecs[: len(chunks)], spans, vecs[len(chunks) :])
+    texts = [c.embed_text for c in chunks]
+    if sentence_vectors == POOLED:
+        # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
+        shifts = [len(c.embed_text) - len(c.text) for c in chunks]
+        shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
+        headings = [_heading_span(c, d) for c, d in zip(chunks, shifts, strict=True)]
+        with Progress("Embedding", total=len(chunks), unit="chunks", enabled=show_progress) as bar:
+            chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
+                texts, shifted, sentences, batch_size, bar, headings, pooling
+            )
+        return Embedded(chunks, chunk_vecs, spans, sentence_vecs)
+    flat = [t for ts in sentences for t in ts]
+    total = len(texts) + len(flat)
+    with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
+        vecs = embedder.embed(texts + flat, batch_size, bar)
+    return Embedded(chunks, vecs[: len(texts)], spans, vecs[len(texts) :])
 
 
 def build_documents(
@@ -176,6 +221,8 @@ def build_documents(
     embedder: Embedder,
     batch_size: int = 32,
     show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
 ) -> dict[str, Built]:
     """Load and chunk each document, embed all their chunks in one pass, split them back."""
     out: dict[str, Built] = {}
@@ -187,7 +234,8 @@ def build_documents(
             out[doc_id] = str(exc)
             continue
         loaded.append((doc_id, doc.title, chunks))
-    data = embed_chunks([c for _, _, cs in loaded for c in cs], embedder, batch_size, show_progress)
+    everything = [c for _, _, cs in loaded for c in cs]
+    data = embed_chunks(everything, embedder, batch_size, show_progress, sentence_vectors, pooling)
     row = sentence = 0
     for doc_id, title, chunks in loaded:
         spans = data.spans[row : row + len(chunks)]
@@ -216,14 +264,17 @@ def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
     except CnaiError as exc:
         log.warning("ignoring the existing index (%s); rebuilding from scratch", exc)
         return None
-    same = (old.manifest.model, old.manifest.dimension, old.manifest.chunker) == (
+    m = old.manifest
+    same = (m.model, m.dimension, m.chunker, m.sentence_vectors) == (
         manifest.model,
         manifest.dimension,
         manifest.chunker,
+        manifest.sentence_vectors,
     )
     if not same:
         log.warning(
-            "model, chunker or text cleaning changed since the last build; re-embedding all"
+            "model, chunker, text cleaning or sentence vectors changed since the last build; "
+            "re-embedding all"
         )
         return None
     return old
