@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 # Paths open to anyone even when keys are configured (probes and scraping).
 PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/readyz", "/metrics"})
 # The one table of admin paths: a request path equal to or under one of these needs an admin key.
-ADMIN_PREFIXES: tuple[str, ...] = ("/v1/ingest", "/v1/feedback/export", "/v1/reindex",
-                                   "/v1/admin")
+ADMIN_PREFIXES: tuple[str, ...] = ("/v1/ingest", "/v1/feedback/export", "/v1/reindex", "/v1/admin")
 
-HOW_TO = ("set CNAI_ADMIN_KEYS=key1,key2 (or an 'admin:KEY' line in the file named by "
-          "CNAI_API_KEYS_FILE) and restart the server")
+HOW_TO = (
+    "set CNAI_ADMIN_KEYS=key1,key2 (or an 'admin:KEY' line in the file named by "
+    "CNAI_API_KEYS_FILE) and restart the server"
+)
 
 
 def _split(value: str | None) -> list[str]:
@@ -51,21 +52,25 @@ class Keys:
             try:
                 lines = Path(keys_file).read_text(encoding="utf-8").splitlines()
             except OSError as exc:
-                raise BadInput(f"cannot read keys file {keys_file}: {exc.strerror}; "
-                               "fix CNAI_API_KEYS_FILE or unset it") from exc
+                raise BadInput(
+                    f"cannot read keys file {keys_file}: {exc.strerror}; "
+                    "fix CNAI_API_KEYS_FILE or unset it"
+                ) from exc
             for line in lines:
                 line = line.strip()
                 if not line or line.startswith("#"):
                     continue
                 if line.startswith("admin:"):
-                    admin.append(line[len("admin:"):].strip())
+                    admin.append(line[len("admin:") :].strip())
                 else:
                     user.append(line.removeprefix("user:").strip())
         for key in (*user, *admin):
             if len(key) < 16:
-                raise BadInput("every API key must be at least 16 characters; "
-                               "generate one with `python -c 'import secrets;"
-                               "print(secrets.token_urlsafe(32))'`")
+                raise BadInput(
+                    "every API key must be at least 16 characters; "
+                    "generate one with `python -c 'import secrets;"
+                    "print(secrets.token_urlsafe(32))'`"
+                )
         return cls(tuple(user), tuple(admin))
 
 
@@ -127,8 +132,12 @@ def install(app: FastAPI, keys: Keys, cors_origins: list[str]) -> None:
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:
         code = "unauthorized" if exc.status == 401 else "forbidden"
         headers = {"WWW-Authenticate": 'Bearer realm="cnai"'} if exc.status == 401 else None
-        return JSONResponse({"error": {"code": code, "message": exc.message}},
-                            status_code=exc.status, headers=headers)
+        return JSONResponse(
+            {"error": {"code": code, "message": exc.message}},
+            status_code=exc.status,
+            headers=headers,
+        )
+
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -152,5 +161,7 @@ def is_loopback(host: str) -> bool:
 def exposure_warning(host: str, keys: Keys) -> str | None:
     if is_loopback(host) or keys.enabled:
         return None
-    return (f"serving on {host} with no API keys: anyone who can reach this port can use the "
-            "API; set CNAI_API_KEYS (and CNAI_ADMIN_KEYS) or bind to 127.0.0.1")
+    return (
+        f"serving on {host} with no API keys: anyone who can reach this port can use the "
+        "API; set CNAI_API_KEYS (and CNAI_ADMIN_KEYS) or bind to 127.0.0.1"
+    )

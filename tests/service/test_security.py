@@ -27,8 +27,14 @@ ROUTES = [
     ("POST", "/v1/search", {"query": "kubeflow pipelines", "k": 2}),
     ("POST", "/v1/ask", {"question": "what is kubeflow?", "mode": "extractive"}),
     ("POST", "/v1/ask/stream", {"question": "what is kubeflow?", "mode": "extractive"}),
-    ("POST", "/v1/chat/completions",
-     {"model": "cnai-extractive", "messages": [{"role": "user", "content": "what is kubeflow?"}]}),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {
+            "model": "cnai-extractive",
+            "messages": [{"role": "user", "content": "what is kubeflow?"}],
+        },
+    ),
 ]
 # FastAPI's own /docs and /openapi.json bypass app dependencies; the schema is not a secret.
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json")]
@@ -98,8 +104,9 @@ def test_malformed_authorization_headers(base: str) -> None:
     for header in ["Basic " + USER, "Bearer", "Token " + USER, USER, "bearer " + USER + "x"]:
         r = httpx.post(base + "/v1/search", json={"query": "x"}, headers={"Authorization": header})
         assert r.status_code == 401, header
-    r = httpx.post(base + "/v1/search", json={"query": "kubeflow"},
-                   headers={"Authorization": "bearer " + USER})
+    r = httpx.post(
+        base + "/v1/search", json={"query": "kubeflow"}, headers={"Authorization": "bearer " + USER}
+    )
     assert r.status_code == 200
 
 
