@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunker import Chunk, Chunker
+from ingest.documents import SourceDocument
 from ingest.embed import Embedder
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
@@ -69,6 +70,12 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
     return found
 
 
+# What building one document gave: its title and embedded chunks, or why it was skipped.
+Built = tuple[str, Embedded] | str
+# Builds the documents given as (doc_id, file): in this process, or on Ray (ingest/ray_engine.py).
+Builder = Callable[[list[tuple[str, Path]]], dict[str, Built]]
+
+
 def ingest(
     paths: list[Path],
     index: Path,
@@ -76,7 +83,9 @@ def ingest(
     chunk_tokens: int = 220,
     batch_size: int = 32,
     show_progress: bool = True,
+    builder: Builder | None = None,
 ) -> IngestReport:
+    """``builder`` loads, chunks and embeds the new and changed documents (default: here)."""
     files = discover(paths)
     if not files:
         raise BadInput(
@@ -91,7 +100,8 @@ def ingest(
     report = IngestReport()
 
     kept: list[Embedded] = []
-    fresh: list[Chunk] = []
+    todo: list[tuple[str, Path]] = []
+    digests: dict[str, tuple[str, bool]] = {}  # doc_id -> (sha256, was indexed before)
     for doc_id, file in files.items():
         try:
             digest = hashlib.sha256(file.read_bytes()).hexdigest()
@@ -104,38 +114,95 @@ def ingest(
             manifest.documents[doc_id] = before
             report.unchanged.append(doc_id)
             continue
-        try:
-            doc = load_document(file, doc_id)
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise BadDocument(f"{doc_id}: no text left after cleaning")
-        except BadDocument as exc:
-            report.skipped.append(str(exc))
+        todo.append((doc_id, file))
+        digests[doc_id] = (digest, before is not None)
+    if builder is None:
+
+        def builder(docs: list[tuple[str, Path]]) -> dict[str, Built]:
+            return build_documents(docs, chunker, embedder, batch_size, show_progress)
+
+    built = builder(todo) if todo else {}
+    fresh: list[Embedded] = []
+    for doc_id, _ in todo:  # discovery order, whatever order the builder finished in
+        outcome = built[doc_id]
+        if isinstance(outcome, str):
+            report.skipped.append(outcome)
             continue
-        fresh += chunks
-        manifest.documents[doc_id] = {"sha256": digest, "title": doc.title, "chunks": len(chunks)}
-        (report.changed if before else report.added).append(doc_id)
+        title, part = outcome
+        fresh.append(part)
+        digest, existed = digests[doc_id]
+        manifest.documents[doc_id] = {"sha256": digest, "title": title, "chunks": len(part.chunks)}
+        (report.changed if existed else report.added).append(doc_id)
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
-    report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)
+    report.chunks = sum(len(k.chunks) for k in kept + fresh)
     if old and report.up_to_date:
         report.version = old.folder.name
         return report
     if report.chunks == 0:
         raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
-
-    spans = [sentence_spans(c.text) for c in fresh]
-    sentences = [
-        c.sentence_context(s, e) for c, sp in zip(fresh, spans, strict=True) for s, e in sp
-    ]
-    texts = [c.embed_text for c in fresh] + sentences
-    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
-        vecs = embedder.embed(texts, batch_size, bar)
-    report.embedded = len(fresh)
-    new = Embedded(fresh, vecs[: len(fresh)], spans, vecs[len(fresh) :])
-    data = Embedded.concat(kept + [new], embedder.dimension)
+    report.embedded = sum(len(f.chunks) for f in fresh)
+    data = Embedded.concat(kept + fresh, embedder.dimension)
     report.version = write_version(index, manifest, data).name
     return report
+
+
+def load_chunks(file: Path, doc_id: str, chunker: Chunker) -> tuple[SourceDocument, list[Chunk]]:
+    """One document read and cut into chunks; BadDocument when nothing indexable is left."""
+    doc = load_document(file, doc_id)
+    chunks = chunker.chunk(doc)
+    if not chunks:
+        raise BadDocument(f"{doc_id}: no text left after cleaning")
+    return doc, chunks
+
+
+def embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, batch_size: int = 32, show_progress: bool = False
+) -> Embedded:
+    """The vectors of chunks and of their sentences (each sentence under its heading)."""
+    spans = [sentence_spans(c.text) for c in chunks]
+    sentences = [
+        c.sentence_context(s, e) for c, sp in zip(chunks, spans, strict=True) for s, e in sp
+    ]
+    texts = [c.embed_text for c in chunks] + sentences
+    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
+        vecs = embedder.embed(texts, batch_size, bar)
+    return Embedded(chunks, vecs[: len(chunks)], spans, vecs[len(chunks) :])
+
+
+def build_documents(
+    docs: list[tuple[str, Path]],
+    chunker: Chunker,
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+) -> dict[str, Built]:
+    """Load and chunk each document, embed all their chunks in one pass, split them back."""
+    out: dict[str, Built] = {}
+    loaded: list[tuple[str, str, list[Chunk]]] = []
+    for doc_id, file in docs:
+        try:
+            doc, chunks = load_chunks(file, doc_id, chunker)
+        except BadDocument as exc:
+            out[doc_id] = str(exc)
+            continue
+        loaded.append((doc_id, doc.title, chunks))
+    data = embed_chunks([c for _, _, cs in loaded for c in cs], embedder, batch_size, show_progress)
+    row = sentence = 0
+    for doc_id, title, chunks in loaded:
+        spans = data.spans[row : row + len(chunks)]
+        n_sentences = sum(len(s) for s in spans)
+        out[doc_id] = (
+            title,
+            Embedded(
+                chunks,
+                data.vectors[row : row + len(chunks)],
+                spans,
+                data.sentence_vectors[sentence : sentence + n_sentences],
+            ),
+        )
+        row, sentence = row + len(chunks), sentence + n_sentences
+    return out
 
 
 def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
