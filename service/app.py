@@ -11,13 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-<<<<<<< HEAD
-from ingest.errors import CnaiError
-from service import errors, metrics, security
-=======
 from ingest.errors import CnaiError, IndexMismatch
-from service import errors, metrics, reload, tracing
->>>>>>> main
+from service import errors, metrics, reload, security, tracing
 from service.engine import Engine
 from service.routes import chat, health, qa, stream
 from service.settings import ServiceSettings

@@ -181,7 +181,6 @@ class ServiceSettings(BaseSettings):
     def cors_origins_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
-
     @field_validator("host")
     @classmethod
     def _host_not_blank(cls, value: str) -> str:
