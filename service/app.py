@@ -8,11 +8,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import CnaiError, IndexMismatch
-from service import errors, metrics, reload, tracing
+from service import errors, metrics, reload, security, tracing
 from service.engine import Engine
 from service.routes import chat, health, qa, stream
 from service.settings import ServiceSettings
@@ -66,7 +66,9 @@ def create_app(
         version="0.1.0",
         description="Grounded answers about Cloud Native AI, with citations.",
         lifespan=lifespan,
+        dependencies=[Depends(security.require_key)],
     )
+    security.install(app, settings.keys(), settings.cors_origins_list())
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)

@@ -216,6 +216,10 @@ def serve(
             f"API on http://{settings.host}:{settings.port} (docs at /docs), "
             f"answers: {settings.answerer}"
         )
+        from service.security import exposure_warning
+
+        if warning := exposure_warning(settings.host, settings.keys()):
+            err.print(f"[yellow]warning:[/] {warning}")
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
     run(body)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service import security
 from service.schemas import Mode
 
 
@@ -160,6 +161,25 @@ class ServiceSettings(BaseSettings):
         description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
         "http://127.0.0.1:4318 (needs the otel extra); empty: no tracing.",
     )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""), description="Comma-separated user API keys (empty: API open)."
+    )
+    admin_keys: SecretStr = Field(
+        default=SecretStr(""), description="Comma-separated admin keys (ingest, export, reindex)."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="File of keys, one a line; 'admin:KEY' marks an admin key."
+    )
+    cors_origins: str = Field("", description="Comma-separated CORS origins (empty: no CORS).")
+
+    def keys(self) -> security.Keys:
+        return security.Keys.load(
+            self.api_keys.get_secret_value(), self.admin_keys.get_secret_value(),
+            self.api_keys_file,
+        )
+
+    def cors_origins_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @field_validator("host")
     @classmethod
