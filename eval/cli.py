@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from service.cli_support import IndexOpt, err, load_engine, out, run
+from service.cli_support import IndexOpt, MilvusUriOpt, StoreOpt, err, load_engine, out, run
 
 if TYPE_CHECKING:
     from eval.judge import Judge
@@ -88,6 +88,8 @@ def evaluate(
             "/v1/feedback/export file as candidate questions to --out/candidates.jsonl."
         ),
     ] = None,
+    store: StoreOpt = None,
+    milvus_uri: MilvusUriOpt = None,
 ) -> None:
     """Measure retrieval and answer quality; `cnai eval diff OLD NEW` compares two reports.
 
@@ -97,6 +99,7 @@ def evaluate(
     if ctx.invoked_subcommand is not None:
         return
     modes = mode or []
+    backend = {"store": store, "milvus_uri": milvus_uri}
 
     def body() -> None:
         if from_feedback is not None:
@@ -130,7 +133,7 @@ def evaluate(
             try:
                 _compare(
                     dataset, index, adapted_index, out_dir, k, modes, docs_root, progress, grader,
-                    plots, chosen,
+                    plots, chosen, backend,
                 )  # fmt: skip
             finally:
                 if grader:
@@ -138,7 +141,7 @@ def evaluate(
             return
         try:
             report = _single(
-                dataset, index, out_dir, k, api, modes, progress, grader, plots, chosen
+                dataset, index, out_dir, k, api, modes, progress, grader, plots, chosen, backend
             )
         finally:
             if grader:
@@ -176,6 +179,7 @@ def _single(
     grader: Judge | None,
     plots: bool,
     split: str,
+    backend: dict[str, str | None],
 ) -> Report:
     from eval.run import run_eval
     from eval.runners import ApiRunner, EngineRunner
@@ -192,7 +196,7 @@ def _single(
             return run_eval(dataset, runner, out_dir, k, progress, scorer, grader, plots, split)
         finally:
             runner.close()
-    engine = load_engine(index)
+    engine = load_engine(index, **backend)
     return run_eval(
         dataset, EngineRunner(engine, mode=mode), out_dir, k, progress, None, grader, plots, split
     )
@@ -210,12 +214,13 @@ def _compare(
     grader: Judge | None,
     plots: bool,
     split: str,
+    backend: dict[str, str | None],
 ) -> None:
     from eval.compare import comparison_markdown, run_compare
 
     roots = docs_root or [_shared_corpus(), Path("corpus")]
-    engine = load_engine(index)
-    adapted = load_engine(adapted_index) if adapted_index else None
+    engine = load_engine(index, **backend)
+    adapted = load_engine(adapted_index, **backend) if adapted_index else None
     result = run_compare(
         dataset, engine, out_dir, k, modes, roots, progress, grader, plots, adapted=adapted,
         split=split,

@@ -147,8 +147,13 @@ def run_conversations(
                     _, scores["joined"], queries["joined"] = _score(engine, turn, joined, [], k)
                     report.followups.append(
                         FollowUp(
-                            conv.id, n, conv.split or "", turn.question, turn.answerable,
-                            scores, queries,
+                            conv.id,
+                            n,
+                            conv.split or "",
+                            turn.question,
+                            turn.answerable,
+                            scores,
+                            queries,
                         )  # fmt: skip
                     )
                     bar.advance(1)

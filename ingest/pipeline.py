@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunker import Chunk, Chunker
-from ingest.embed import Embedder
+from ingest.documents import SourceDocument
+from ingest.embed import DEFAULT_POOLING, Embedder, SentencePooling
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.sentences import sentence_spans
 from ingest.store import (
+    POOLED,
+    STANDALONE,
     Embedded,
     IndexVersion,
     Manifest,
@@ -69,6 +72,12 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
     return found
 
 
+# What building one document gave: its title and embedded chunks, or why it was skipped.
+Built = tuple[str, Embedded] | str
+# Builds the documents given as (doc_id, file): in this process, or on Ray (ingest/ray_engine.py).
+Builder = Callable[[list[tuple[str, Path]]], dict[str, Built]]
+
+
 def ingest(
     paths: list[Path],
     index: Path,
@@ -76,7 +85,19 @@ def ingest(
     chunk_tokens: int = 220,
     batch_size: int = 32,
     show_progress: bool = True,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
+    builder: Builder | None = None,
 ) -> IngestReport:
+    """Index ``paths`` into ``index``, embedding only documents that are new or changed.
+
+    ``builder`` loads, chunks and embeds the new and changed documents (default: here).
+    ``sentence_vectors`` is ``POOLED`` (each sentence's vector pooled from its chunk's one
+    forward pass, as ``pooling`` says) or ``STANDALONE`` (every sentence embedded again on its
+    own under its heading: twice the work, kept as the baseline it is measured against).
+    """
+    if sentence_vectors not in (POOLED, STANDALONE):
+        raise BadInput(f"sentence_vectors must be {POOLED!r} or {STANDALONE!r}")
     files = discover(paths)
     if not files:
         raise BadInput(
@@ -86,56 +107,150 @@ def ingest(
         )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
-    manifest = Manifest(embedder.model_id, embedder.dimension, settings)
+    method = {"method": sentence_vectors}
+    if sentence_vectors == POOLED:
+        method |= pooling.settings()
+    manifest = Manifest(embedder.model_id, embedder.dimension, settings, sentence_vectors=method)
     old = _previous(index, manifest)
     report = IngestReport()
 
     kept: list[Embedded] = []
-    fresh: list[Chunk] = []
-    for doc_id, file in files.items():
-        try:
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        except OSError as exc:
-            report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
+    todo: list[tuple[str, Path]] = []
+    digests: dict[str, tuple[str, bool]] = {}  # doc_id -> (sha256, was indexed before)
+    # Hashing a large corpus takes a while too: count files as they are opened.
+    reading = Progress("Reading", total=len(files), unit="files", enabled=show_progress)
+    with reading:
+        for doc_id, file in files.items():
+            reading.advance(1)
+            try:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            except OSError as exc:
+                report.skipped.append(f"{doc_id}: cannot read ({exc.strerror})")
+                continue
+            before = old.manifest.documents.get(doc_id) if old else None
+            if old and before and before["sha256"] == digest:
+                kept.append(old.document(doc_id))
+                manifest.documents[doc_id] = before
+                report.unchanged.append(doc_id)
+                continue
+            todo.append((doc_id, file))
+            digests[doc_id] = (digest, before is not None)
+    if builder is None:
+
+        def builder(docs: list[tuple[str, Path]]) -> dict[str, Built]:
+            return build_documents(
+                docs, chunker, embedder, batch_size, show_progress, sentence_vectors, pooling
+            )
+
+    built = builder(todo) if todo else {}
+    fresh: list[Embedded] = []
+    for doc_id, _ in todo:  # discovery order, whatever order the builder finished in
+        outcome = built[doc_id]
+        if isinstance(outcome, str):
+            report.skipped.append(outcome)
             continue
-        before = old.manifest.documents.get(doc_id) if old else None
-        if old and before and before["sha256"] == digest:
-            kept.append(old.document(doc_id))
-            manifest.documents[doc_id] = before
-            report.unchanged.append(doc_id)
-            continue
-        try:
-            doc = load_document(file, doc_id)
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise BadDocument(f"{doc_id}: no text left after cleaning")
-        except BadDocument as exc:
-            report.skipped.append(str(exc))
-            continue
-        fresh += chunks
-        manifest.documents[doc_id] = {"sha256": digest, "title": doc.title, "chunks": len(chunks)}
-        (report.changed if before else report.added).append(doc_id)
+        title, part = outcome
+        fresh.append(part)
+        digest, existed = digests[doc_id]
+        manifest.documents[doc_id] = {"sha256": digest, "title": title, "chunks": len(part.chunks)}
+        (report.changed if existed else report.added).append(doc_id)
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
-    report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)
+    report.chunks = sum(len(k.chunks) for k in kept + fresh)
     if old and report.up_to_date:
         report.version = old.folder.name
         return report
     if report.chunks == 0:
         raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
-
-    spans = [sentence_spans(c.text) for c in fresh]
-    sentences = [
-        c.sentence_context(s, e) for c, sp in zip(fresh, spans, strict=True) for s, e in sp
-    ]
-    texts = [c.embed_text for c in fresh] + sentences
-    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
-        vecs = embedder.embed(texts, batch_size, bar)
-    report.embedded = len(fresh)
-    new = Embedded(fresh, vecs[: len(fresh)], spans, vecs[len(fresh) :])
-    data = Embedded.concat(kept + [new], embedder.dimension)
+    report.embedded = sum(len(f.chunks) for f in fresh)
+    data = Embedded.concat(kept + fresh, embedder.dimension)
     report.version = write_version(index, manifest, data).name
     return report
+
+
+def _heading_span(chunk: Chunk, crumb_end: int) -> tuple[int, int]:
+    """Where the chunk's own heading sits in the breadcrumb that leads its ``embed_text``."""
+    heading = chunk.section.rsplit(" > ", 1)[-1]
+    at = chunk.embed_text.rfind(heading, 0, crumb_end) if heading else -1
+    return (at, at + len(heading)) if at >= 0 else (0, 0)
+
+
+def load_chunks(file: Path, doc_id: str, chunker: Chunker) -> tuple[SourceDocument, list[Chunk]]:
+    """One document read and cut into chunks; BadDocument when nothing indexable is left."""
+    doc = load_document(file, doc_id)
+    chunks = chunker.chunk(doc)
+    if not chunks:
+        raise BadDocument(f"{doc_id}: no text left after cleaning")
+    return doc, chunks
+
+
+def embed_chunks(
+    chunks: list[Chunk],
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
+) -> Embedded:
+    """The vectors of chunks and of their sentences (see ``ingest``'s ``sentence_vectors``)."""
+    spans = [sentence_spans(c.text) for c in chunks]
+    sentences = [
+        [c.sentence_context(s, e) for s, e in sp] for c, sp in zip(chunks, spans, strict=True)
+    ]
+    texts = [c.embed_text for c in chunks]
+    if sentence_vectors == POOLED:
+        # Spans are in chunk text; the embedded text leads with the breadcrumb, so shift them.
+        shifts = [len(c.embed_text) - len(c.text) for c in chunks]
+        shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
+        headings = [_heading_span(c, d) for c, d in zip(chunks, shifts, strict=True)]
+        with Progress("Embedding", total=len(chunks), unit="chunks", enabled=show_progress) as bar:
+            chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
+                texts, shifted, sentences, batch_size, bar, headings, pooling
+            )
+        return Embedded(chunks, chunk_vecs, spans, sentence_vecs)
+    flat = [t for ts in sentences for t in ts]
+    total = len(texts) + len(flat)
+    with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
+        vecs = embedder.embed(texts + flat, batch_size, bar)
+    return Embedded(chunks, vecs[: len(texts)], spans, vecs[len(texts) :])
+
+
+def build_documents(
+    docs: list[tuple[str, Path]],
+    chunker: Chunker,
+    embedder: Embedder,
+    batch_size: int = 32,
+    show_progress: bool = False,
+    sentence_vectors: str = POOLED,
+    pooling: SentencePooling = DEFAULT_POOLING,
+) -> dict[str, Built]:
+    """Load and chunk each document, embed all their chunks in one pass, split them back."""
+    out: dict[str, Built] = {}
+    loaded: list[tuple[str, str, list[Chunk]]] = []
+    for doc_id, file in docs:
+        try:
+            doc, chunks = load_chunks(file, doc_id, chunker)
+        except BadDocument as exc:
+            out[doc_id] = str(exc)
+            continue
+        loaded.append((doc_id, doc.title, chunks))
+    everything = [c for _, _, cs in loaded for c in cs]
+    data = embed_chunks(everything, embedder, batch_size, show_progress, sentence_vectors, pooling)
+    row = sentence = 0
+    for doc_id, title, chunks in loaded:
+        spans = data.spans[row : row + len(chunks)]
+        n_sentences = sum(len(s) for s in spans)
+        out[doc_id] = (
+            title,
+            Embedded(
+                chunks,
+                data.vectors[row : row + len(chunks)],
+                spans,
+                data.sentence_vectors[sentence : sentence + n_sentences],
+            ),
+        )
+        row, sentence = row + len(chunks), sentence + n_sentences
+    return out
 
 
 def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
@@ -149,14 +264,17 @@ def _previous(index: Path, manifest: Manifest) -> IndexVersion | None:
     except CnaiError as exc:
         log.warning("ignoring the existing index (%s); rebuilding from scratch", exc)
         return None
-    same = (old.manifest.model, old.manifest.dimension, old.manifest.chunker) == (
+    m = old.manifest
+    same = (m.model, m.dimension, m.chunker, m.sentence_vectors) == (
         manifest.model,
         manifest.dimension,
         manifest.chunker,
+        manifest.sentence_vectors,
     )
     if not same:
         log.warning(
-            "model, chunker or text cleaning changed since the last build; re-embedding all"
+            "model, chunker, text cleaning or sentence vectors changed since the last build; "
+            "re-embedding all"
         )
         return None
     return old

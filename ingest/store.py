@@ -23,6 +23,8 @@ from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 
 FORMAT_VERSION = 1
+# Sentence vectors pooled from the chunk pass's token embeddings, or each sentence embedded alone.
+POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
 
 _SCHEMA = """
@@ -51,6 +53,9 @@ class Manifest:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str = ""
     format_version: int = FORMAT_VERSION
+    # How sentence vectors were made ({"method": POOLED, ...pooling settings}); an index written
+    # before this field existed embedded each sentence on its own.
+    sentence_vectors: dict[str, Any] = field(default_factory=lambda: {"method": STANDALONE})
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)

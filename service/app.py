@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from ingest.errors import CnaiError
-from service import errors, metrics
+from ingest.errors import CnaiError, IndexMismatch
+from service import errors, metrics, reload, security, tracing
 from service.engine import Engine
 from service.feedback import FeedbackStore
 from service.routes import chat, feedback, health, index, qa, stream
@@ -23,7 +25,19 @@ def create_app(
     settings: ServiceSettings | None = None, engine_factory: Callable[[], Engine] | None = None
 ) -> FastAPI:
     settings = settings or ServiceSettings()
-    factory = engine_factory or (lambda: Engine(settings))
+    # Made here, not in the lifespan, so a missing otel extra stops the start with its message.
+    spans = tracing.provider(settings.otlp_endpoint) if settings.otlp_endpoint else None
+    tracer = tracing.tracer(spans) if spans else None
+
+    def default_factory() -> Engine:
+        # A reload keeps the loaded embedding model when the new version was built with it.
+        current: Engine | None = app.state.engine
+        if current is not None:
+            with contextlib.suppress(IndexMismatch):
+                return Engine(settings, embedder=current.embedder, tracer=tracer)
+        return Engine(settings, tracer=tracer)
+
+    factory = engine_factory or default_factory
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,15 +50,27 @@ def create_app(
             # Stay up so /healthz answers and every route says how to build the index.
             log.error("%s", exc)
             app.state.load_error = exc
+        watcher = None
+        if settings.index_reload_seconds:
+            interval = settings.index_reload_seconds
+            watcher = asyncio.create_task(reload.watch(app, settings.index, factory, interval))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if spans is not None:
+            spans.shutdown()  # sends the spans still batched
 
     app = FastAPI(
         title="CNAI Assistant API",
         version="0.1.0",
         description="Grounded answers about Cloud Native AI, with citations.",
         lifespan=lifespan,
+        dependencies=[Depends(security.require_key)],
     )
     app.state.feedback = FeedbackStore(settings.feedback_db)
+    security.install(app, settings.keys(), settings.cors_origins_list())
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)

@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from eval.cli import eval_app
-from service.cli_support import IndexOpt, err, load_engine, out, overrides, run, validated
+from service.cli_support import (
+    IndexOpt,
+    MilvusUriOpt,
+    StoreOpt,
+    err,
+    load_engine,
+    out,
+    overrides,
+    run,
+    validated,
+)
 
 app = typer.Typer(
     help="CNAI Assistant: grounded answers about Cloud Native AI, with citations.",
@@ -24,7 +34,12 @@ app = typer.Typer(
 corpus_app = typer.Typer(
     help="The bundled knowledge base and its public sources.", no_args_is_help=True
 )
+milvus_app = typer.Typer(
+    help="Dense search in Milvus (CNAI_STORE=milvus): load index versions into it.",
+    no_args_is_help=True,
+)
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(milvus_app, name="milvus")
 app.add_typer(eval_app, name="eval")
 ANSWERER_HELP = "Answer backend: extractive, local or openai. [env: CNAI_ANSWERER]"
 
@@ -41,6 +56,19 @@ def ingest(
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads. [env: CNAI_THREADS]")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    engine: Annotated[
+        str,
+        typer.Option(help="Where documents are loaded, chunked and embedded: local or ray."),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine ray: the cluster (auto, or ray://HOST:10001 for KubeRay); "
+            "empty starts Ray on this machine. [env: RAY_ADDRESS]"
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    milvus_uri: MilvusUriOpt = None,
 ) -> None:
     """Build or update an index from files and folders (Markdown, MDX, HTML, text, PDF, VTT, SRT).
 
@@ -51,19 +79,42 @@ def ingest(
 
     def body() -> None:
         from ingest.embed import Embedder
+        from ingest.errors import BadInput
         from ingest.pipeline import discover
         from ingest.pipeline import ingest as run_ingest
         from ingest.settings import IngestSettings
+        from service.settings import ServiceSettings
 
         settings = IngestSettings(
             **overrides(
                 index=index, embedding_model=model, chunk_tokens=chunk_tokens, threads=threads
             )
         )
+        if engine not in ("local", "ray"):
+            raise BadInput(f"--engine must be local or ray, not {engine!r}")
+        if address and engine != "ray":
+            raise BadInput("--address is for --engine ray")
+        backend = ServiceSettings(**overrides(index=index, store=store, milvus_uri=milvus_uri))
         discover(paths)  # bad paths fail before the model takes seconds to load
         embedder = Embedder(settings.embedding_model, threads=settings.threads)
+        builder = None
+        if engine == "ray":
+            from ingest.ray_engine import ray_builder
+
+            builder = ray_builder(
+                settings.embedding_model,
+                settings.chunk_tokens,
+                settings.batch_size,
+                address=address or os.environ.get("RAY_ADDRESS") or None,
+            )
         report = run_ingest(
-            paths, settings.index, embedder, settings.chunk_tokens, settings.batch_size, progress
+            paths,
+            settings.index,
+            embedder,
+            settings.chunk_tokens,
+            settings.batch_size,
+            progress,
+            builder=builder,
         )
         for line in report.skipped:
             err.print(f"[yellow]skipped:[/yellow] {line}")
@@ -74,6 +125,29 @@ def ingest(
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
             f"{report.chunks} chunks, {report.embedded} embedded"
         )
+        if backend.store == "milvus":
+            _load_milvus(settings.index, backend.milvus_uri)
+
+    run(body)
+
+
+def _load_milvus(index: Path, uri: str) -> None:
+    from ingest.milvus import load_version
+    from ingest.store import load_index
+
+    name = load_version(load_index(index), uri)
+    err.print(f"[green]Milvus {uri}: collection {name} holds this version's vectors[/green]")
+
+
+@milvus_app.command("load")
+def milvus_load(index: IndexOpt = None, milvus_uri: MilvusUriOpt = None) -> None:
+    """Copy the live index version's vectors into its own Milvus collection (once per version)."""
+
+    def body() -> None:
+        from service.settings import ServiceSettings
+
+        settings = ServiceSettings(**overrides(index=index, milvus_uri=milvus_uri))
+        _load_milvus(settings.index, settings.milvus_uri)
 
     run(body)
 
@@ -117,6 +191,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env: CNAI_HOST; default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="[env: CNAI_PORT; default 8000]")] = None,
     answerer: Annotated[str | None, typer.Option(help=ANSWERER_HELP)] = None,
+    store: StoreOpt = None,
+    milvus_uri: MilvusUriOpt = None,
 ) -> None:
     """Serve the HTTP API (docs at /docs) over an index."""
 
@@ -127,12 +203,23 @@ def serve(
         from service.settings import ServiceSettings
 
         settings = ServiceSettings(
-            **overrides(index=index, host=host, port=port, answerer=answerer)
+            **overrides(
+                index=index,
+                host=host,
+                port=port,
+                answerer=answerer,
+                store=store,
+                milvus_uri=milvus_uri,
+            )
         )
         err.print(
             f"API on http://{settings.host}:{settings.port} (docs at /docs), "
             f"answers: {settings.answerer}"
         )
+        from service.security import exposure_warning
+
+        if warning := exposure_warning(settings.host, settings.keys()):
+            err.print(f"[yellow]warning:[/] {warning}")
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
     run(body)
@@ -170,6 +257,8 @@ def ask(
     k: Annotated[int, typer.Option(min=1, max=50, help="Passages to retrieve.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
     mode: Annotated[str | None, typer.Option(help=ANSWERER_HELP)] = None,
+    store: StoreOpt = None,
+    milvus_uri: MilvusUriOpt = None,
 ) -> None:
     """Answer a question from the index, with citations (no server needed)."""
 
@@ -177,7 +266,7 @@ def ask(
         from service.schemas import AskRequest, AskResponse
 
         req = validated(lambda: AskRequest(question=question, k=k, mode=mode))
-        engine = load_engine(index)
+        engine = load_engine(index, store, milvus_uri)
         if as_json:
             out.print_json(engine.ask(req).model_dump_json())
             return
@@ -217,6 +306,8 @@ def search(
     index: IndexOpt = None,
     k: Annotated[int, typer.Option(min=1, max=50, help="Passages to return.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
+    store: StoreOpt = None,
+    milvus_uri: MilvusUriOpt = None,
 ) -> None:
     """Show the passages that best match a query (no server needed)."""
 
@@ -224,7 +315,7 @@ def search(
         from service.schemas import SearchRequest
 
         req = validated(lambda: SearchRequest(query=query, k=k))
-        resp = load_engine(index).search(req)
+        resp = load_engine(index, store, milvus_uri).search(req)
         if as_json:
             out.print_json(resp.model_dump_json())
             return

@@ -25,6 +25,20 @@ IndexOpt = Annotated[
     typer.Option("--index", help="Index folder. [env: CNAI_INDEX; default: var/index]"),
 ]
 
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="Dense search in faiss or milvus. [env: CNAI_STORE; default: faiss]"
+    ),
+]
+MilvusUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--milvus-uri",
+        help="Milvus URL or milvus-lite .db file. [env: CNAI_MILVUS_URI; default: var/milvus.db]",
+    ),
+]
+
 
 def run(fn: Callable[[], T]) -> T:
     """Run a command body, turning domain and settings errors into one clear line."""
@@ -54,8 +68,10 @@ def validated(build: Callable[[], T]) -> T:
         raise BadInput("; ".join(e["msg"] for e in exc.errors())) from None
 
 
-def load_engine(index: Path | None) -> Engine:
+def load_engine(
+    index: Path | None, store: str | None = None, milvus_uri: str | None = None
+) -> Engine:
     from service.engine import Engine
     from service.settings import ServiceSettings
 
-    return Engine(ServiceSettings(**overrides(index=index)))
+    return Engine(ServiceSettings(**overrides(index=index, store=store, milvus_uri=milvus_uri)))

@@ -7,13 +7,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.embed import Embedder
 from ingest.errors import BadInput
 from ingest.store import IndexVersion, load_index
-from service import followup, rerankers, schemas
+from service import followup, rerankers, schemas, tracing
 from service.answering.answer import Answer, ExtractiveAnswerer
 from service.answering.citations import render, support_of
 from service.answering.generative import GenerativeAnswerer
@@ -21,15 +22,37 @@ from service.answering.support import SupportScorer
 from service.conversation import Turn, standalone
 from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.query import search_query
-from service.retrieval import Filters, Hit, HybridRetriever
+from service.retrieval import DenseSearch, Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
 from service.vocabulary import Acronyms, Vocabulary
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+
+class Marks(dict[str, float]):
+    """Stage milliseconds that remember when each was set: the stage's end, for tracing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended_ns: dict[str, int] = {}
+
+    def __setitem__(self, key: str, value: float) -> None:
+        self.ended_ns[key] = time.time_ns()
+        super().__setitem__(key, value)
+
+    def setdefault(self, key: str, value: float) -> float:
+        if key not in self:
+            self[key] = value
+        return self[key]
+
 
 class Timer:
-    def __init__(self) -> None:
-        self.ms: dict[str, float] = {}
+    def __init__(self, tracer: Tracer | None = None, operation: str = "request") -> None:
+        self.ms = Marks()
         self._start = time.perf_counter()
+        self._start_ns = time.time_ns()
+        self._tracer, self._operation = tracer, operation
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -39,6 +62,9 @@ class Timer:
 
     def done(self) -> dict[str, float]:
         self.ms["total"] = round((time.perf_counter() - self._start) * 1000, 2)
+        if self._tracer is not None:
+            ms, ends = dict(self.ms), self.ms.ended_ns
+            tracing.record(self._tracer, self._operation, self._start_ns, time.time_ns(), ms, ends)
         return self.ms
 
 
@@ -55,9 +81,12 @@ class Engine:
         settings: ServiceSettings,
         embedder: Embedder | None = None,
         llms: Mapping[str, LLM] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
-        """``llms`` supplies ready backends by mode (tests share one loaded model)."""
+        """``llms`` supplies ready backends by mode (tests share one loaded model); ``tracer``
+        gets one span per stage of each request."""
         self.settings = settings
+        self.tracer = tracer
         # The index first: a missing one is reported before the model takes seconds to load.
         model = embedder.model_id if embedder else settings.embedding_model
         self.version: IndexVersion = load_index(settings.index, expect_model=model or None)
@@ -83,6 +112,7 @@ class Engine:
                 settings.threads,
             ),
             reranker_weight=settings.reranker_weight,
+            dense=self._dense(settings),
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(
@@ -97,6 +127,13 @@ class Engine:
         )
         self._llms: dict[str, LLM] = dict(llms or {})
         self._llm_lock = threading.Lock()
+
+    def _dense(self, settings: ServiceSettings) -> DenseSearch | None:
+        if settings.store == "milvus":
+            from ingest.milvus import MilvusDense
+
+            return MilvusDense(self.version, settings.milvus_uri)
+        return None  # the retriever's own FAISS search
 
     def llm(self, mode: str) -> LLM | None:
         """The generative backend of ``mode`` (None for extractive), made on first use."""
@@ -117,7 +154,7 @@ class Engine:
             return self._llms[mode]
 
     def search(self, req: schemas.SearchRequest) -> schemas.SearchResponse:
-        timer = Timer()
+        timer = Timer(self.tracer, "search")
         _, hits = self._retrieve(req.query, req.k, _filters(req.filters), timer)
         results = [
             schemas.SearchResult(
@@ -162,9 +199,10 @@ class Engine:
         with timer.stage("follow_up"):
             for q in planned:
                 found.append(self._retrieve(q.text, depth, filters, Timer()))
-        chosen = followup.fuse(
-            [(q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found)], k
-        )
+        ranked = [
+            (q.weight, [h.rows for h in hits]) for q, (_, hits) in zip(planned, found, strict=True)
+        ]
+        chosen = followup.fuse(ranked, k)
         pooled = [h for _, hits in found for h in hits]
         return planned[0].text, found[0][0], [pooled[i] for i in chosen], [q.text for q in planned]
 
@@ -193,7 +231,7 @@ class Engine:
         """The answer's verified text in pieces, then the Result; stops once ``cancel`` is set."""
         mode = mode or self.settings.answerer
         llm = self.llm(mode)  # an unconfigured backend fails before any work is done
-        timer = Timer()
+        timer = Timer(self.tracer, "ask")
         if history:
             query, qvec, hits, searched = self._follow_up(question, history, k, filters, llm, timer)
         else:

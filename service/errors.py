@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
 from service.llm import LLMNotConfigured, LLMUnavailable
@@ -30,6 +31,17 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: CnaiError) -> JSONResponse:
         status, code = ERRORS.get(type(exc), (500, "internal"))
         return JSONResponse(_body(code, str(exc)), status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own errors (a body that is not UTF-8 JSON, 404, 405) in the same shape.
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            message = "the body is not valid UTF-8 JSON: send a JSON object encoded as UTF-8"
+            return JSONResponse(_body("invalid_request", message), status_code=422)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -39,6 +40,32 @@ class Filters:
     project: str | None = None  # the first path component, e.g. "kserve"
 
 
+class DenseSearch(Protocol):
+    """The dense half of hybrid search: FAISS in the index folder, or a Milvus collection."""
+
+    def search(
+        self, qvec: np.ndarray, pool: int, allowed: np.ndarray | None
+    ) -> tuple[dict[int, float], list[int]]:
+        """Cosines of the rows it saw, and the ``pool`` best ``allowed`` rows, best first."""
+        ...
+
+
+class FaissDense:
+    """Exact search of the version's FAISS index; with a filter, every row is ranked so the
+    best ``pool`` allowed ones are found."""
+
+    def __init__(self, version: IndexVersion) -> None:
+        self.vectors = version.vectors
+
+    def search(
+        self, qvec: np.ndarray, pool: int, allowed: np.ndarray | None
+    ) -> tuple[dict[int, float], list[int]]:
+        depth = self.vectors.ntotal if allowed is not None else pool
+        sims, ids = self.vectors.search(qvec.reshape(1, -1), depth)
+        dense = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
+        return dense, [i for i in dense if allowed is None or allowed[i]][:pool]
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(
         texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
@@ -60,8 +87,10 @@ class HybridRetriever:
         heading_weight: float = 0.2,
         reranker: Reranker | None = None,
         reranker_weight: float = 0.5,
+        dense: DenseSearch | None = None,
     ) -> None:
         self.version = version
+        self.dense = dense or FaissDense(version)
         self.chunks = version.chunks
         self.embedder = embedder
         self.candidates = candidates
@@ -104,10 +133,7 @@ class HybridRetriever:
         allowed = self._mask(filters)
         pool = min(n, max(self.candidates, k))
 
-        depth = n if allowed is not None else pool
-        sims, ids = self.version.vectors.search(qvec.reshape(1, -1), depth)
-        dense = {int(i): float(s) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0}
-        dense_rank = [i for i in dense if allowed is None or allowed[i]][:pool]
+        dense, dense_rank = self.dense.search(qvec, pool, allowed)
 
         terms = tokenize([query])[0]
         sparse_rank: list[int] = []
@@ -123,6 +149,8 @@ class HybridRetriever:
         for weight, ranking in zip(self.weights, (dense_rank, sparse_rank), strict=True):
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
+        if not fused:  # a filter no chunk passes
+            return []
         order = sorted(fused, key=lambda i: -fused[i])
         scores = fused
 

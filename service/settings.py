@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service import security
 from service.schemas import Mode
 
 
@@ -30,6 +31,16 @@ class ServiceSettings(BaseSettings):
         ge=1,
         le=64,
         description="Torch threads per process; 1 keeps query latency steady on a busy machine.",
+    )
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where dense search runs: the index folder's FAISS file, or a Milvus "
+        "collection of the same version (`cnai milvus load`); BM25 and text stay local.",
+    )
+    milvus_uri: str = Field(
+        "var/milvus.db",
+        description="Milvus server URL (http://HOST:19530) or milvus-lite file (*.db), "
+        "for CNAI_STORE=milvus.",
     )
     candidates: int = Field(
         50, ge=5, le=1000, description="Passages each retriever contributes before fusion."
@@ -141,6 +152,38 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, le=600, description="Seconds to wait for that server before giving up."
     )
 
+    index_reload_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="How often to look for a new index version (the index's CURRENT file) and "
+        "switch to it without a restart, as when an ingest Job rewrites a shared volume; 0: never.",
+    )
+    otlp_endpoint: str = Field(
+        default="",
+        description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
+        "http://127.0.0.1:4318 (needs the otel extra); empty: no tracing.",
+    )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""), description="Comma-separated user API keys (empty: API open)."
+    )
+    admin_keys: SecretStr = Field(
+        default=SecretStr(""), description="Comma-separated admin keys (ingest, export, reindex)."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="File of keys, one a line; 'admin:KEY' marks an admin key."
+    )
+    cors_origins: str = Field("", description="Comma-separated CORS origins (empty: no CORS).")
+
+    def keys(self) -> security.Keys:
+        return security.Keys.load(
+            self.api_keys.get_secret_value(), self.admin_keys.get_secret_value(),
+            self.api_keys_file,
+        )
+
+    def cors_origins_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     @field_validator("host")
     @classmethod
     def _host_not_blank(cls, value: str) -> str:
@@ -148,7 +191,14 @@ class ServiceSettings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("openai_base_url", "reranker_url")
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, value: str) -> str:
+        from ingest.milvus import check_uri
+
+        return check_uri(value)
+
+    @field_validator("openai_base_url", "reranker_url", "otlp_endpoint")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):

@@ -195,7 +195,9 @@ class ApiClient:
         """
         limit = self.timeout if timeout is None else timeout
         try:
-            with httpx.Client(timeout=limit) as http:
+            key = os.environ.get("CNAI_API_KEY", "").strip()
+            auth = {"Authorization": f"Bearer {key}"} if key else {}
+            with httpx.Client(timeout=limit, headers=auth) as http:
                 yield http
         except httpx.TimeoutException:
             raise ApiTimeout(

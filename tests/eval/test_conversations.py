@@ -58,7 +58,8 @@ def test_a_run_scores_each_follow_up_three_ways(tmp_path: Path, engine: Engine) 
             {"question": "What does scaling to zero save?", "type": "howwhy", "answerable": True,
              "gold": [{"source": "model-serving.md", "evidence": ["scaling to zero"]}]},
             {"question": "and what does it cost the first request?", "type": "howwhy",
-             "answerable": True, "gold": [{"source": "model-serving.md", "evidence": ["cold start"]}]},
+             "answerable": True,
+             "gold": [{"source": "model-serving.md", "evidence": ["cold start"]}]},
         ],
     }  # fmt: skip
     path = tmp_path / "conv.jsonl"
@@ -73,7 +74,8 @@ def test_a_run_scores_each_follow_up_three_ways(tmp_path: Path, engine: Engine) 
 
 @pytest.mark.slow
 def test_on_the_test_split_history_finds_more_than_the_follow_up_alone(
-    cnai_index: Path, embedder  # type: ignore[no-untyped-def]
+    cnai_index: Path,
+    embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     from service.settings import ServiceSettings
 

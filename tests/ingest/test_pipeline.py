@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embed import Embedder
+from ingest.embed import Embedder, SentencePooling
 from ingest.errors import BadInput
 from ingest.loaders import TEXT_VERSION
 from ingest.pipeline import discover, ingest
-from ingest.store import load_index
+from ingest.store import POOLED, STANDALONE, load_index
 
 SERVING = "notes/model-serving.md"
 
@@ -34,6 +34,9 @@ class ExplodingEmbedder(Embedder):
         self.__dict__.update(inner.__dict__)
 
     def embed(self, texts, batch_size=32, progress=None):
+        raise RuntimeError("simulated crash while embedding")
+
+    def embed_with_sentences(self, *args, **kwargs):
         raise RuntimeError("simulated crash while embedding")
 
 
@@ -188,3 +191,53 @@ def test_discover_skips_symlinks_that_leave_the_folder(tmp_path: Path):
     (root / "leakdir").symlink_to(outside / "dir", target_is_directory=True)
     found = discover([root])
     assert sorted(found) == ["docs/inner.md", "docs/kept.md"]
+
+
+def test_pooled_sentence_vectors_line_up_with_their_own_sentences(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path
+):
+    run(tiny_corpus, tmp_path / "p", embedder)
+    pooled = load_index(tmp_path / "p")
+    run(tiny_corpus, tmp_path / "s", embedder, sentence_vectors=STANDALONE)
+    alone = load_index(tmp_path / "s")
+    assert pooled.spans == alone.spans
+    assert pooled.manifest.sentence_vectors["method"] == POOLED
+    assert alone.manifest.sentence_vectors == {"method": STANDALONE}
+    # A pooled vector is closer to its own sentence embedded alone than to the sentence next to
+    # it: the spans, shifted past the breadcrumb, point at the right tokens.
+    own, next_one = [], []
+    for row in range(len(pooled.chunks)):
+        _, p = pooled.sentences(row)
+        _, a = alone.sentences(row)
+        if len(p) > 1:
+            sims = p @ a.T
+            own += list(np.diag(sims))
+            next_one += list(np.diag(sims, 1)) + list(np.diag(sims, -1))
+    assert len(own) > 10
+    assert np.mean(own) > np.mean(next_one) + 0.1, (np.mean(own), np.mean(next_one))
+
+
+def test_changing_how_sentence_vectors_are_made_reembeds_everything(
+    tiny_corpus: Path, index_copy: Path, embedder: Embedder
+):
+    report = run(tiny_corpus, index_copy, embedder, pooling=SentencePooling(heading_weight=0.5))
+    assert report.embedded == report.chunks and not report.unchanged
+    assert load_index(index_copy).manifest.sentence_vectors["heading_weight"] == 0.5
+    report = run(tiny_corpus, index_copy, embedder, sentence_vectors=STANDALONE)
+    assert report.embedded == report.chunks
+
+
+def test_an_unknown_sentence_vector_method_is_refused(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path
+):
+    with pytest.raises(BadInput, match="sentence_vectors must be"):
+        run(tiny_corpus, tmp_path / "index", embedder, sentence_vectors="bogus")
+
+
+def test_ingest_into_a_pipe_reports_reading_and_embedding_progress(
+    tiny_corpus: Path, embedder: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    ingest([tiny_corpus], tmp_path / "index", embedder, show_progress=True)
+    err = capsys.readouterr().err
+    assert "Reading: 4/4 files (100%)" in err
+    assert "Embedding: " in err and " chunks (100%)" in err

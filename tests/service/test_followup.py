@@ -6,7 +6,10 @@ from service.followup import ALONE_WEIGHT, fuse, queries
 
 HISTORY = [
     ("user", "Which projects schedule batch jobs on Kubernetes?"),
-    ("assistant", "The whitepaper names Volcano and Kueue for batch scheduling. [1] This helps. [2]"),
+    (
+        "assistant",
+        "The whitepaper names Volcano and Kueue for batch scheduling. [1] This helps. [2]",
+    ),
 ]
 
 

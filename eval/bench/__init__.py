@@ -1,0 +1,1 @@
+"""Benchmark sections: each module's ``run(...)`` returns figures beside their baselines."""
