@@ -20,7 +20,8 @@ def main() -> None:
         st.warning(str(exc))
         return
     except ApiError as exc:
-        (st.warning if exc.status == 503 else st.error)(f"The API has no index to show: {exc.message}")
+        show = st.warning if exc.status == 503 else st.error
+        show(f"The API has no index to show: {exc.message}")
         return
     left, middle, right = st.columns(3)
     left.metric("Documents", len(info.documents))

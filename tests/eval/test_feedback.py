@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from eval.dataset import Question, load_questions, split_of
@@ -64,8 +63,10 @@ def test_thumbs_down_items_become_one_candidate_per_question_marked_for_review(
     [
         ("{not json", "nor JSONL"),
         ('{"items": [{"question": "q", "answer": "a", "rating": "sideways"}]}', "item 1"),
-        ('{"question": "q", "answer": "a", "rating": "up", "id": 1, "created_at": "t"}\n{"x": 1}',
-         "line 2"),
+        (
+            '{"question": "q", "answer": "a", "rating": "up", "id": 1, "created_at": "t"}\n{"x": 1}',
+            "line 2",
+        ),
     ],
 )
 def test_a_bad_feedback_file_is_refused_saying_where(

@@ -1,4 +1,4 @@
-"""POST /v1/feedback and GET /v1/feedback/export over the tiny index, stored in a real SQLite file."""
+"""POST /v1/feedback and GET /v1/feedback/export over the tiny index, kept in a real SQLite file."""
 
 from __future__ import annotations
 
@@ -89,7 +89,10 @@ def test_export_filters_by_rating_and_keeps_the_order(fb_client: TestClient) -> 
     ],
 )
 def test_invalid_feedback_is_refused_naming_the_field(
-    fb_client: TestClient, db: Path, body: dict, problem: str  # type: ignore[type-arg]
+    fb_client: TestClient,
+    db: Path,
+    body: dict,
+    problem: str,  # type: ignore[type-arg]
 ) -> None:
     response = fb_client.post("/v1/feedback", json=body)
 

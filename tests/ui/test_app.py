@@ -158,9 +158,7 @@ def test_sidebar_shows_the_api_url_and_that_it_is_ready(
     assert "ready: 4 documents" in at.sidebar.success[0].value
 
 
-def test_new_chat_empties_the_history(
-    monkeypatch: pytest.MonkeyPatch, live_api: str
-) -> None:
+def test_new_chat_empties_the_history(monkeypatch: pytest.MonkeyPatch, live_api: str) -> None:
     at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
     assert len(at.chat_message) == 2
 

@@ -22,9 +22,10 @@ def _source(**kw: object) -> Source:
 def _resp(sentences: list[str], **kw: object) -> AskResponse:
     return AskResponse.model_validate(
         {
-            "answer": " ".join(f"{s} [1]" for s in sentences), "abstained": False,
-            "timings_ms": {}, "citations": [Citation(id=1, chunk_id="c", text=PASSAGE,
-                                                     source=_source())],
+            "answer": " ".join(f"{s} [1]" for s in sentences),
+            "abstained": False,
+            "timings_ms": {},
+            "citations": [Citation(id=1, chunk_id="c", text=PASSAGE, source=_source())],
             "sentences": [AnswerSentence(text=s, citations=[1], support=1.0) for s in sentences],
             **kw,
         }  # fmt: skip
