@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from ingest.store import (
     Manifest,
     current_version,
     load_index,
+    locked,
     write_version,
 )
 
@@ -44,8 +45,12 @@ class IngestReport:
         return not (self.added or self.changed or self.removed)
 
 
-def discover(paths: Iterable[Path]) -> dict[str, Path]:
-    """Map each document id (path relative to the given folder's parent) to its file."""
+def discover(paths: Iterable[Path], skipped: list[str] | None = None) -> dict[str, Path]:
+    """Map each document id (path relative to the given folder's parent) to its file.
+
+    Nothing outside a given folder is read: a symlink whose target leaves it is skipped, with
+    its reason added to ``skipped``.
+    """
     found: dict[str, Path] = {}
     for given in paths:
         path = given.expanduser()
@@ -63,7 +68,10 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
                 continue
             if not file.resolve().is_relative_to(root):
                 # A link out of the folder would index files nobody asked for (e.g. /etc).
-                log.warning("skipped %s: a symlink that leaves %s", rel.as_posix(), root)
+                reason = f"{root.name}/{rel.as_posix()}: a symlink that leaves {root}; not read"
+                log.warning("skipped %s", reason)
+                if skipped is not None:
+                    skipped.append(reason)
                 continue
             found[f"{root.name}/{rel.as_posix()}"] = file
     return found
@@ -76,8 +84,40 @@ def ingest(
     chunk_tokens: int = 220,
     batch_size: int = 32,
     show_progress: bool = True,
+    keep_others: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    files = discover(paths)
+    """Index ``paths`` into a new version of ``index``, one ingest at a time per index.
+
+    ``keep_others`` keeps indexed documents that are not under ``paths`` (adding documents
+    through the API) instead of removing them (a full sync, as ``cnai ingest`` does).
+    ``on_progress(done, total)`` follows the embedding.
+    """
+    with locked(index):
+        return _ingest(
+            paths,
+            index,
+            embedder,
+            chunk_tokens,
+            batch_size,
+            show_progress,
+            keep_others,
+            on_progress,
+        )
+
+
+def _ingest(
+    paths: list[Path],
+    index: Path,
+    embedder: Embedder,
+    chunk_tokens: int,
+    batch_size: int,
+    show_progress: bool,
+    keep_others: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> IngestReport:
+    report = IngestReport()
+    files = discover(paths, report.skipped)
     if not files:
         raise BadInput(
             "found no supported files in "
@@ -88,7 +128,6 @@ def ingest(
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
     manifest = Manifest(embedder.model_id, embedder.dimension, settings)
     old = _previous(index, manifest)
-    report = IngestReport()
 
     kept: list[Embedded] = []
     fresh: list[Chunk] = []
@@ -115,6 +154,10 @@ def ingest(
         fresh += chunks
         manifest.documents[doc_id] = {"sha256": digest, "title": doc.title, "chunks": len(chunks)}
         (report.changed if before else report.added).append(doc_id)
+    if old and keep_others:
+        for doc_id in sorted(set(old.manifest.documents) - set(manifest.documents)):
+            kept.append(old.document(doc_id))
+            manifest.documents[doc_id] = old.manifest.documents[doc_id]
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
     report.chunks = sum(len(k.chunks) for k in kept) + len(fresh)
@@ -129,7 +172,9 @@ def ingest(
         c.sentence_context(s, e) for c, sp in zip(fresh, spans, strict=True) for s, e in sp
     ]
     texts = [c.embed_text for c in fresh] + sentences
-    with Progress("Embedding", total=len(texts), unit="texts", enabled=show_progress) as bar:
+    with Progress(
+        "Embedding", total=len(texts), unit="texts", enabled=show_progress, on_advance=on_progress
+    ) as bar:
         vecs = embedder.embed(texts, batch_size, bar)
     report.embedded = len(fresh)
     new = Embedded(fresh, vecs[: len(fresh)], spans, vecs[len(fresh) :])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from ingest.errors import CnaiError
 from service import errors, metrics
 from service.engine import Engine
-from service.routes import chat, health, qa, stream
+from service.ingest_jobs import IngestJobs
+from service.reload import Reloader
+from service.routes import chat, health, ingest, qa, stream
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,17 @@ def create_app(
             # Stay up so /healthz answers and every route says how to build the index.
             log.error("%s", exc)
             app.state.load_error = exc
+        reloader = Reloader(app, settings.index, factory)
+        app.state.ingest_jobs = IngestJobs(settings, reloader, lambda: app.state.engine)
+        watcher = None
+        if settings.reload_interval > 0:
+            watcher = asyncio.create_task(reloader.watch(settings.reload_interval))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await run_in_threadpool(app.state.ingest_jobs.close)
 
     app = FastAPI(
         title="CNAI Assistant API",
@@ -43,10 +57,12 @@ def create_app(
         description="Grounded answers about Cloud Native AI, with citations.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)
     app.include_router(qa.router)
     app.include_router(stream.router)
     app.include_router(chat.router)
+    app.include_router(ingest.router)
     return app

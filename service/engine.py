@@ -98,6 +98,10 @@ class Engine:
         self._llms: dict[str, LLM] = dict(llms or {})
         self._llm_lock = threading.Lock()
 
+    def reloaded(self) -> Engine:
+        """An engine over the index's current version, sharing this one's models."""
+        return Engine(self.settings, self.embedder, self._llms)
+
     def llm(self, mode: str) -> LLM | None:
         """The generative backend of ``mode`` (None for extractive), made on first use."""
         if mode == "extractive":

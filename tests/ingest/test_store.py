@@ -19,6 +19,7 @@ from ingest.store import (
     Manifest,
     current_version,
     load_index,
+    sha256_of,
     write_version,
 )
 
@@ -146,6 +147,10 @@ def test_damaged_vectors_file_raises_index_mismatch(index_copy: Path, damage: st
 def test_sentence_vectors_of_the_wrong_shape_raise_index_mismatch(index_copy: Path):
     path = current_version(index_copy) / "sentences.npy"
     np.save(path, np.zeros((1, 3), np.float16), allow_pickle=False)
+    # A matching checksum, so the shape check is what refuses it.
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    manifest["files"]["sentences.npy"] = sha256_of(path)
+    (path.parent / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatch, match="inconsistent"):
         load_index(index_copy)
 
