@@ -66,7 +66,7 @@ def _decode(data: bytes, rel_path: str) -> str:
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise BadDocument(
-                f"{rel_path}: the content is {what}, not the text its name says; rename or "
+                f"{rel_path}: looks binary ({what}), not the text its name says; rename or "
                 "convert it"
             )
     if b"\x00" in data:

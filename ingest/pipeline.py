@@ -93,9 +93,18 @@ def ingest(
     through the API) instead of removing them (a full sync, as ``cnai ingest`` does).
     ``on_progress(done, total)`` follows the embedding.
     """
+    report = IngestReport()
+    files = discover(paths, report.skipped)
+    if not files:
+        raise BadInput(
+            "found no supported files in "
+            + ", ".join(map(str, paths))
+            + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
     with locked(index):
         return _ingest(
-            paths,
+            report,
+            files,
             index,
             embedder,
             chunk_tokens,
@@ -107,7 +116,8 @@ def ingest(
 
 
 def _ingest(
-    paths: list[Path],
+    report: IngestReport,
+    files: dict[str, Path],
     index: Path,
     embedder: Embedder,
     chunk_tokens: int,
@@ -116,14 +126,6 @@ def _ingest(
     keep_others: bool,
     on_progress: Callable[[int, int], None] | None,
 ) -> IngestReport:
-    report = IngestReport()
-    files = discover(paths, report.skipped)
-    if not files:
-        raise BadInput(
-            "found no supported files in "
-            + ", ".join(map(str, paths))
-            + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
-        )
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
     manifest = Manifest(embedder.model_id, embedder.dimension, settings)
