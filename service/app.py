@@ -39,7 +39,7 @@ def create_app(
             # Stay up so /healthz answers and every route says how to build the index.
             log.error("%s", exc)
             app.state.load_error = exc
-        reloader = Reloader(app, settings.index, factory)
+        app.state.reloader = reloader = Reloader(app, settings.index, factory)
         app.state.ingest_jobs = IngestJobs(settings, reloader, lambda: app.state.engine)
         watcher = None
         if settings.reload_interval > 0:

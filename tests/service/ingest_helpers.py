@@ -47,7 +47,7 @@ class Server:
 @contextmanager
 def ingest_server(index: Path, embedder: Embedder, tmp: Path, **settings: Any) -> Iterator[Server]:
     roots = tmp / "roots"
-    roots.mkdir(exist_ok=True)
+    roots.mkdir(parents=True, exist_ok=True)
     config = ServiceSettings(
         index=index,
         ingest_roots=[roots],
