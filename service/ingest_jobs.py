@@ -109,6 +109,10 @@ def resolve_folder(folder: str, roots: list[Path]) -> Path:
         )
     if "\x00" in folder:
         raise BadInput("folder: must not contain NUL bytes")
+    try:
+        folder.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("folder: not valid Unicode (a lone surrogate)") from None
     if ".." in PurePosixPath(folder).parts:
         raise BadInput(f"folder {folder!r}: must not contain '..'")
     real_roots = [r.expanduser().resolve() for r in roots]
