@@ -64,7 +64,8 @@ REQUESTS = [
     (
         "multipart_text_field_only",
         {
-            "content": b'--xx\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n--xx--\r\n',
+            "content": b'--xx\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
+            b"x\r\n--xx--\r\n",
             "headers": {"content-type": "multipart/form-data; boundary=xx"},
         },
         422,
