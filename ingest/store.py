@@ -7,11 +7,16 @@ sentence spans) and ``sentences.npy`` (one float16 vector per sentence, read wit
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +27,14 @@ import numpy as np
 from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 
+log = logging.getLogger(__name__)
+
 FORMAT_VERSION = 1
 # Sentence vectors pooled from the chunk pass's token embeddings, or each sentence embedded alone.
 POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
+# The files of a version whose SHA-256 the manifest records and every load verifies.
+DATA_FILES = ("vectors.faiss", "chunks.sqlite", "sentences.npy")
 
 _SCHEMA = """
 CREATE TABLE chunks (
@@ -56,6 +65,8 @@ class Manifest:
     # How sentence vectors were made ({"method": POOLED, ...pooling settings}); an index written
     # before this field existed embedded each sentence on its own.
     sentence_vectors: dict[str, Any] = field(default_factory=lambda: {"method": STANDALONE})
+    # SHA-256 of each data file; empty in indexes written before checksums (still loaded).
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
@@ -139,9 +150,41 @@ def current_version(index: Path) -> Path:
     return folder
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(folder: Path, manifest: Manifest) -> None:
+    """Refuse a version whose data files are missing or differ from the manifest's checksums."""
+    if not manifest.files:
+        log.warning("index %s has no checksums (built before they were recorded)", folder)
+        return
+    for name in DATA_FILES:
+        expected = manifest.files.get(name)
+        path = folder / name
+        if expected is None:
+            raise IndexMismatch(f"index {folder}: the manifest has no checksum for {name}")
+        if not path.is_file():
+            raise IndexMismatch(f"index {folder}: {name} is missing")
+        found = sha256_of(path)
+        if found != expected:
+            raise IndexMismatch(
+                f"index {folder}: {name} is corrupt (sha256 {found[:12]}..., the manifest "
+                f"records {expected[:12]}...)"
+            )
+
+
 def load_index(index: Path, expect_model: str | None = None) -> IndexVersion:
     folder = current_version(index)
     manifest = Manifest.from_file(folder / "manifest.json")
+    try:
+        verify_files(folder, manifest)
+    except IndexMismatch as exc:
+        raise IndexMismatch(f"{exc}; {_rebuild_hint(index)}") from None
     if expect_model and manifest.model != expect_model:
         raise IndexMismatch(
             f"index {index} was built with {manifest.model!r}, not {expect_model!r}; "
@@ -234,13 +277,37 @@ def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
         )
     db.close()
     np.save(tmp / "sentences.npy", data.sentence_vectors.astype(np.float16), allow_pickle=False)
+    manifest.files = {name: sha256_of(tmp / name) for name in DATA_FILES}
     (tmp / "manifest.json").write_text(manifest.to_json())
+    _fsync_tree(tmp)
     tmp.rename(folder)
     pointer = index / ".CURRENT.tmp"
     pointer.write_text(folder.name + "\n")
     os.replace(pointer, index / "CURRENT")
     _prune(index, keep=folder.name)
     return folder
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush a version's files before CURRENT names it, so a power cut cannot leave it empty."""
+    for path in folder.iterdir():
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+
+
+@contextmanager
+def locked(index: Path) -> Iterator[None]:
+    """Hold ``<index>/.lock`` so ingests (CLI or API, any process) run one at a time.
+
+    An flock dies with its process, so a killed ingest never leaves the index locked.
+    """
+    index.mkdir(parents=True, exist_ok=True)
+    with (index / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _prune(index: Path, keep: str) -> None:

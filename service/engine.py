@@ -135,6 +135,10 @@ class Engine:
             return MilvusDense(self.version, settings.milvus_uri)
         return None  # the retriever's own FAISS search
 
+    def reloaded(self) -> Engine:
+        """An engine over the index's current version, sharing this one's models."""
+        return Engine(self.settings, self.embedder, self._llms)
+
     def llm(self, mode: str) -> LLM | None:
         """The generative backend of ``mode`` (None for extractive), made on first use."""
         if mode == "extractive":
