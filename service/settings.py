@@ -176,6 +176,7 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [Path(p.strip()) for p in value.split(",") if p.strip()]
         return value
+
     otlp_endpoint: str = Field(
         default="",
         description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
@@ -194,7 +195,8 @@ class ServiceSettings(BaseSettings):
 
     def keys(self) -> security.Keys:
         return security.Keys.load(
-            self.api_keys.get_secret_value(), self.admin_keys.get_secret_value(),
+            self.api_keys.get_secret_value(),
+            self.admin_keys.get_secret_value(),
             self.api_keys_file,
         )
 
