@@ -28,6 +28,11 @@ class ServiceSettings(BaseSettings):
         le=64,
         description="Torch threads per process; 1 keeps query latency steady on a busy machine.",
     )
+    batch_queries: bool = Field(
+        True,
+        description="Embed the queries of concurrent requests in one model call (issue 17: "
+        "about 4x fewer model seconds per query at 16 clients); a lone request is not delayed.",
+    )
     candidates: int = Field(
         50, ge=5, le=1000, description="Passages each retriever contributes before fusion."
     )

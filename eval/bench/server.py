@@ -46,11 +46,17 @@ class Server:
     """``with Server(index) as s: httpx.get(s.url + "/readyz")``; ``s.ready_s`` is cold start."""
 
     def __init__(
-        self, index: Path, workers: int = 1, timeout_s: float = 300, log: Path | None = None
+        self,
+        index: Path,
+        workers: int = 1,
+        timeout_s: float = 300,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         if not (index / "CURRENT").is_file():
             raise ValueError(f"no index at {index}; build one with: cnai ingest PATH --index DIR")
         self.index, self.workers, self.timeout_s = index, workers, timeout_s
+        self.extra_env = env or {}
         self.log = log or Path(tempfile.mkstemp(prefix="cnai-bench-serve-", suffix=".log")[1])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,6 +65,7 @@ class Server:
 
     def __enter__(self) -> Server:
         env = dict(os.environ, CNAI_INDEX=str(self.index), CNAI_ANSWERER="extractive")
+        env.update(self.extra_env)
         env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)]
