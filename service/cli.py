@@ -277,6 +277,9 @@ def bench(
     workers: Annotated[int, typer.Option(help="Server processes of the second round.")] = 2,
     scales: Annotated[str, typer.Option(help="Corpus multiples for scaling.")] = "1,10,40",
     threads: Annotated[int, typer.Option(help="Torch threads (ingestion, llm).")] = 2,
+    langchain_full: Annotated[
+        bool, typer.Option(help="Build the LangChain baseline over --full-index too (slow).")
+    ] = False,
 ) -> None:
     """Benchmark serving and ingestion; each figure beside its target and a same-run baseline."""
 
@@ -291,7 +294,7 @@ def bench(
             cfg = BenchConfig(
                 index=index, out=out, full_index=full_index, sections=parse_sections(sections),
                 dataset=dataset, corpus=corpus, requests=requests, seconds=seconds,
-                workers=workers, factors=factors, threads=threads,
+                workers=workers, factors=factors, threads=threads, langchain_full=langchain_full,
             )  # fmt: skip
         except ValueError as exc:
             raise BadInput(f"{exc} (e.g. --sections serving,memory --scales 1,10,40)") from None

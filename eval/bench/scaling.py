@@ -90,7 +90,7 @@ def scaling(
     base = version.vectors.reconstruct_n(0, version.vectors.ntotal)
     if not len(base):
         raise ValueError(f"index {index} holds no vectors to replicate")
-    faiss.omp_set_num_threads(1)  # serving searches on one thread, one query at a time
+    build_threads = faiss.omp_get_max_threads()
     rows: list[Row] = []
     for factor in factors:
         vectors = replicate(base, factor)
@@ -104,9 +104,11 @@ def scaling(
         flat_ms = flat_build = 0.0
         for kind in kinds:
             say(f"scaling {factor}x: building {kind} over {n:,} vectors")
+            faiss.omp_set_num_threads(build_threads)  # ingestion builds on every core
             start = time.perf_counter()
             built = build(vectors, kind)
             build_s = time.perf_counter() - start
+            faiss.omp_set_num_threads(1)  # serving searches one query at a time on one thread
             found, ms = top_k(built, queries)
             p50 = percentile(ms, 0.5) or 0.0
             mib = size_bytes(built) / 2**20
@@ -134,4 +136,5 @@ def scaling(
                         rec >= MIN_RECALL if kind == chosen else None,
                     )
                 )
+    faiss.omp_set_num_threads(build_threads)
     return rows

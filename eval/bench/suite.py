@@ -36,6 +36,7 @@ class BenchConfig:
     factors: Sequence[int] = (1, 10, 40)
     llm_questions: int = 5
     threads: int = 2
+    langchain_full: bool = False  # build the LangChain baseline over the full index too (slow)
     notes: list[str] = field(default_factory=list)
 
 
@@ -91,9 +92,8 @@ def run_section(name: str, cfg: BenchConfig, say: Say) -> list[Row]:
             if folder is None:
                 continue
             embedder = Embedder(load_index(folder).manifest.model, threads=1)
-            rows += serving.latency(
-                folder, label, questions, embedder, _roots(cfg), cfg.requests, say
-            )
+            roots = _roots(cfg) if folder == cfg.index or cfg.langchain_full else None
+            rows += serving.latency(folder, label, questions, embedder, roots, cfg.requests, say)
         return rows
     if name == "throughput":
         return serving.throughput(cfg.index, questions, cfg.workers, cfg.seconds, say=say)
