@@ -35,6 +35,13 @@ POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
 # The files of a version whose SHA-256 the manifest records and every load verifies.
 DATA_FILES = ("vectors.faiss", "chunks.sqlite", "sentences.npy")
+# Vector index chosen by size: exact flat search up to FLAT_MAX_VECTORS, HNSW above. The scaling
+# bench (`cnai bench --sections scaling`) measured HNSW with efSearch 64 at recall@10 0.83 (10x the
+# corpus) and 0.64 (40x), too low to be a default; flat stays exact, so it holds to 400k vectors
+# (40x the reference corpus) and HNSW above searches wider (efSearch 256, not yet re-measured).
+FLAT, HNSW = "flat", "hnsw"
+FLAT_MAX_VECTORS = 400_000
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
 
 _SCHEMA = """
 CREATE TABLE chunks (
@@ -67,6 +74,7 @@ class Manifest:
     sentence_vectors: dict[str, Any] = field(default_factory=lambda: {"method": STANDALONE})
     # SHA-256 of each data file; empty in indexes written before checksums (still loaded).
     files: dict[str, str] = field(default_factory=dict)
+    vector_index: str = FLAT  # FLAT or HNSW, see choose_vector_index
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
@@ -138,6 +146,35 @@ class IndexVersion:
         )
 
 
+def choose_vector_index(n: int) -> str:
+    """The vector index type for ``n`` vectors: exact flat while it is fast, HNSW above."""
+    return FLAT if n <= FLAT_MAX_VECTORS else HNSW
+
+
+def build_vector_index(vectors: np.ndarray, kind: str) -> faiss.Index:
+    """An inner-product index of ``kind`` over ``vectors`` (normalised, so IP is cosine)."""
+    dim = vectors.shape[1]
+    if kind == FLAT:
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    elif kind == HNSW:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        raise ValueError(f"unknown vector index {kind!r}: use {FLAT} or {HNSW}")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def read_vector_index(path: Path) -> faiss.Index:
+    """Memory-map the vectors read-only, so API workers on one machine share their pages."""
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:  # a type faiss cannot map: read it into memory instead
+        return faiss.read_index(str(path))
+
+
 def current_version(index: Path) -> Path:
     pointer = index / "CURRENT"
     if not pointer.is_file():
@@ -191,7 +228,7 @@ def load_index(index: Path, expect_model: str | None = None) -> IndexVersion:
             f"set CNAI_EMBEDDING_MODEL={manifest.model} or {_rebuild_hint(index)}"
         )
     try:
-        vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        vectors = read_vector_index(folder / "vectors.faiss")
         chunks, spans = _read_chunks(folder / "chunks.sqlite")
         sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
     except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
@@ -246,10 +283,10 @@ def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
     tmp = index / f".tmp-{stamp}"
     tmp.mkdir()
     manifest.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    flat = faiss.IndexFlatIP(manifest.dimension)
-    if len(vectors):
-        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(tmp / "vectors.faiss"))
+    manifest.vector_index = choose_vector_index(len(vectors))
+    vectors_2d = np.asarray(vectors, dtype=np.float32).reshape(-1, manifest.dimension)
+    built = build_vector_index(vectors_2d, manifest.vector_index)
+    faiss.write_index(built, str(tmp / "vectors.faiss"))
     db = sqlite3.connect(tmp / "chunks.sqlite")
     with db:
         db.executescript(_SCHEMA)

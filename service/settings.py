@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
         description="Milvus server URL (http://HOST:19530) or milvus-lite file (*.db), "
         "for CNAI_STORE=milvus.",
     )
+    batch_queries: bool = Field(
+        True,
+        description="Embed the queries of concurrent requests in one model call (issue 17: "
+        "about 4x fewer model seconds per query at 16 clients); a lone request is not delayed.",
+    )
     candidates: int = Field(
         50, ge=5, le=1000, description="Passages each retriever contributes before fusion."
     )
