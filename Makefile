@@ -69,9 +69,9 @@ eval: $(VENV)/.installed ## Evaluate on cnai_dev over ../shared/corpus/cnai (rep
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
 	$(BIN)/cnai eval --dataset eval/datasets/cnai_dev.jsonl --index var/index-cnai --out var/eval/cnai_dev
 
-bench: $(VENV)/.installed ## Latency benchmark of /v1/search and /v1/ask against a live API
+bench: $(VENV)/.installed ## cnai bench: serving, throughput, memory, scaling (report in var/bench/)
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
-	$(BIN)/python -m eval.bench --index var/index-cnai
+	$(BIN)/cnai bench --index var/index-cnai --corpus $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --out var/bench
 
 bench-llm: $(VENV)/.installed ## Time to first token and tokens/s of the local model on 10 dev questions
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai

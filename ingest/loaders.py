@@ -49,8 +49,26 @@ def load_document(path: Path, rel_path: str) -> SourceDocument:
     return loader(data, path, rel_path)
 
 
+# Signatures of binary formats, to name what a mislabelled file really is.
+_MAGIC: dict[bytes, str] = {
+    b"%PDF-": "a PDF",
+    b"PK\x03\x04": "a ZIP archive (docx, xlsx, jar, ...)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x7fELF": "an executable",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
 def _decode(data: bytes, rel_path: str) -> str:
     """Decode UTF-8 text (BOM allowed), rejecting binary, non-UTF-8 and blank content."""
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise BadDocument(
+                f"{rel_path}: looks binary ({what}), not the text its name says; rename or "
+                "convert it"
+            )
     if b"\x00" in data:
         raise BadDocument(f"{rel_path}: looks binary (contains NUL bytes); expected UTF-8 text")
     try:
@@ -339,6 +357,8 @@ def _load_html(data: bytes, path: Path, rel_path: str) -> SourceDocument:
 
 
 def _load_pdf(data: bytes, path: Path, rel_path: str) -> SourceDocument:
+    if b"%PDF-" not in data[:1024]:
+        raise BadDocument(f"{rel_path}: not a PDF (no %PDF header); is it mislabelled?")
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]

@@ -23,6 +23,7 @@ from ingest.store import (
     Manifest,
     current_version,
     load_index,
+    locked,
     write_version,
 )
 
@@ -47,8 +48,12 @@ class IngestReport:
         return not (self.added or self.changed or self.removed)
 
 
-def discover(paths: Iterable[Path]) -> dict[str, Path]:
-    """Map each document id (path relative to the given folder's parent) to its file."""
+def discover(paths: Iterable[Path], skipped: list[str] | None = None) -> dict[str, Path]:
+    """Map each document id (path relative to the given folder's parent) to its file.
+
+    Nothing outside a given folder is read: a symlink whose target leaves it is skipped, with
+    its reason added to ``skipped``.
+    """
     found: dict[str, Path] = {}
     for given in paths:
         path = given.expanduser()
@@ -66,7 +71,10 @@ def discover(paths: Iterable[Path]) -> dict[str, Path]:
                 continue
             if not file.resolve().is_relative_to(root):
                 # A link out of the folder would index files nobody asked for (e.g. /etc).
-                log.warning("skipped %s: a symlink that leaves %s", rel.as_posix(), root)
+                reason = f"{root.name}/{rel.as_posix()}: a symlink that leaves {root}; not read"
+                log.warning("skipped %s", reason)
+                if skipped is not None:
+                    skipped.append(reason)
                 continue
             found[f"{root.name}/{rel.as_posix()}"] = file
     return found
@@ -88,23 +96,61 @@ def ingest(
     sentence_vectors: str = POOLED,
     pooling: SentencePooling = DEFAULT_POOLING,
     builder: Builder | None = None,
+    keep_others: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Index ``paths`` into ``index``, embedding only documents that are new or changed.
+    """Index ``paths`` into a new version of ``index``, one ingest at a time per index,
+    embedding only documents that are new or changed.
 
     ``builder`` loads, chunks and embeds the new and changed documents (default: here).
     ``sentence_vectors`` is ``POOLED`` (each sentence's vector pooled from its chunk's one
     forward pass, as ``pooling`` says) or ``STANDALONE`` (every sentence embedded again on its
     own under its heading: twice the work, kept as the baseline it is measured against).
+    ``keep_others`` keeps indexed documents that are not under ``paths`` (adding documents
+    through the API) instead of removing them (a full sync, as ``cnai ingest`` does).
+    ``on_progress(done, total)`` follows the embedding.
     """
     if sentence_vectors not in (POOLED, STANDALONE):
         raise BadInput(f"sentence_vectors must be {POOLED!r} or {STANDALONE!r}")
-    files = discover(paths)
+    report = IngestReport()
+    files = discover(paths, report.skipped)
     if not files:
         raise BadInput(
             "found no supported files in "
             + ", ".join(map(str, paths))
             + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
+    with locked(index):
+        return _ingest(
+            report,
+            files,
+            index,
+            embedder,
+            chunk_tokens,
+            batch_size,
+            show_progress,
+            keep_others,
+            on_progress,
+            sentence_vectors,
+            pooling,
+            builder,
+        )
+
+
+def _ingest(
+    report: IngestReport,
+    files: dict[str, Path],
+    index: Path,
+    embedder: Embedder,
+    chunk_tokens: int,
+    batch_size: int,
+    show_progress: bool,
+    keep_others: bool,
+    on_progress: Callable[[int, int], None] | None,
+    sentence_vectors: str,
+    pooling: SentencePooling,
+    builder: Builder | None,
+) -> IngestReport:
     chunker = Chunker(embedder.count_tokens, chunk_tokens)
     settings = {**chunker.settings(), "text_version": TEXT_VERSION}
     method = {"method": sentence_vectors}
@@ -112,7 +158,6 @@ def ingest(
         method |= pooling.settings()
     manifest = Manifest(embedder.model_id, embedder.dimension, settings, sentence_vectors=method)
     old = _previous(index, manifest)
-    report = IngestReport()
 
     kept: list[Embedded] = []
     todo: list[tuple[str, Path]] = []
@@ -139,8 +184,9 @@ def ingest(
 
         def builder(docs: list[tuple[str, Path]]) -> dict[str, Built]:
             return build_documents(
-                docs, chunker, embedder, batch_size, show_progress, sentence_vectors, pooling
-            )
+                docs, chunker, embedder, batch_size, show_progress, sentence_vectors, pooling,
+                on_progress,
+            )  # fmt: skip
 
     built = builder(todo) if todo else {}
     fresh: list[Embedded] = []
@@ -154,6 +200,10 @@ def ingest(
         digest, existed = digests[doc_id]
         manifest.documents[doc_id] = {"sha256": digest, "title": title, "chunks": len(part.chunks)}
         (report.changed if existed else report.added).append(doc_id)
+    if old and keep_others:
+        for doc_id in sorted(set(old.manifest.documents) - set(manifest.documents)):
+            kept.append(old.document(doc_id))
+            manifest.documents[doc_id] = old.manifest.documents[doc_id]
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
     report.chunks = sum(len(k.chunks) for k in kept + fresh)
@@ -191,6 +241,7 @@ def embed_chunks(
     show_progress: bool = False,
     sentence_vectors: str = POOLED,
     pooling: SentencePooling = DEFAULT_POOLING,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Embedded:
     """The vectors of chunks and of their sentences (see ``ingest``'s ``sentence_vectors``)."""
     spans = [sentence_spans(c.text) for c in chunks]
@@ -203,14 +254,18 @@ def embed_chunks(
         shifts = [len(c.embed_text) - len(c.text) for c in chunks]
         shifted = [[(s + d, e + d) for s, e in sp] for sp, d in zip(spans, shifts, strict=True)]
         headings = [_heading_span(c, d) for c, d in zip(chunks, shifts, strict=True)]
-        with Progress("Embedding", total=len(chunks), unit="chunks", enabled=show_progress) as bar:
+        with Progress(
+            "Embedding", len(chunks), unit="chunks", enabled=show_progress, on_advance=on_progress
+        ) as bar:
             chunk_vecs, sentence_vecs = embedder.embed_with_sentences(
                 texts, shifted, sentences, batch_size, bar, headings, pooling
             )
         return Embedded(chunks, chunk_vecs, spans, sentence_vecs)
     flat = [t for ts in sentences for t in ts]
     total = len(texts) + len(flat)
-    with Progress("Embedding", total=total, unit="texts", enabled=show_progress) as bar:
+    with Progress(
+        "Embedding", total, unit="texts", enabled=show_progress, on_advance=on_progress
+    ) as bar:
         vecs = embedder.embed(texts + flat, batch_size, bar)
     return Embedded(chunks, vecs[: len(texts)], spans, vecs[len(texts) :])
 
@@ -223,6 +278,7 @@ def build_documents(
     show_progress: bool = False,
     sentence_vectors: str = POOLED,
     pooling: SentencePooling = DEFAULT_POOLING,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Built]:
     """Load and chunk each document, embed all their chunks in one pass, split them back."""
     out: dict[str, Built] = {}
@@ -235,7 +291,9 @@ def build_documents(
             continue
         loaded.append((doc_id, doc.title, chunks))
     everything = [c for _, _, cs in loaded for c in cs]
-    data = embed_chunks(everything, embedder, batch_size, show_progress, sentence_vectors, pooling)
+    data = embed_chunks(
+        everything, embedder, batch_size, show_progress, sentence_vectors, pooling, on_progress
+    )
     row = sentence = 0
     for doc_id, title, chunks in loaded:
         spans = data.spans[row : row + len(chunks)]

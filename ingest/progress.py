@@ -8,6 +8,7 @@ at least every ``LINE_SECONDS`` and at the end.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
@@ -32,7 +33,10 @@ class Progress:
         enabled: bool = True,
         console: Console | None = None,
         every: float = LINE_SECONDS,
+        on_advance: Callable[[int, int], None] | None = None,
     ):
+        """``on_advance(done, total)`` is called after each step (an API job's progress)."""
+        self._on_advance = on_advance
         console = console or Console(stderr=True)
         self._every = every
         self._last = time.monotonic()
@@ -57,6 +61,8 @@ class Progress:
         if rate:
             self._bar.update(self._task, rate=rate)
         done, total = int(task.completed), int(task.total or 0)
+        if self._on_advance:
+            self._on_advance(done, total)
         now = time.monotonic()
         if self._lines and total and (now - self._last >= self._every or done >= total):
             self._last = now

@@ -12,10 +12,12 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import CnaiError, IndexMismatch
-from service import errors, metrics, reload, security, tracing
+from service import errors, metrics, security, tracing
 from service.engine import Engine
 from service.feedback import FeedbackStore
-from service.routes import chat, feedback, health, index, qa, stream
+from service.ingest_jobs import IngestJobs
+from service.reload import Reloader
+from service.routes import chat, feedback, health, index, ingest, qa, stream
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -50,15 +52,17 @@ def create_app(
             # Stay up so /healthz answers and every route says how to build the index.
             log.error("%s", exc)
             app.state.load_error = exc
+        app.state.reloader = reloader = Reloader(app, settings.index, factory)
+        app.state.ingest_jobs = IngestJobs(settings, reloader, lambda: app.state.engine)
         watcher = None
-        if settings.index_reload_seconds:
-            interval = settings.index_reload_seconds
-            watcher = asyncio.create_task(reload.watch(app, settings.index, factory, interval))
+        if settings.index_reload_seconds > 0:
+            watcher = asyncio.create_task(reloader.watch(settings.index_reload_seconds))
         yield
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+        await run_in_threadpool(app.state.ingest_jobs.close)
         if spans is not None:
             spans.shutdown()  # sends the spans still batched
 
@@ -71,6 +75,7 @@ def create_app(
     )
     app.state.feedback = FeedbackStore(settings.feedback_db)
     security.install(app, settings.keys(), settings.cors_origins_list())
+    app.state.settings = settings
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)
@@ -79,4 +84,5 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(feedback.router)
     app.include_router(index.router)
+    app.include_router(ingest.router)
     return app

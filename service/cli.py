@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from eval.cli import eval_app
+from ingest.errors import BadInput
 from service.cli_support import (
     IndexOpt,
     MilvusUriOpt,
@@ -193,6 +194,12 @@ def serve(
     answerer: Annotated[str | None, typer.Option(help=ANSWERER_HELP)] = None,
     store: StoreOpt = None,
     milvus_uri: MilvusUriOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Server processes; they share one memory-mapped vector index."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (docs at /docs) over an index."""
 
@@ -202,16 +209,15 @@ def serve(
         from service.app import create_app
         from service.settings import ServiceSettings
 
-        settings = ServiceSettings(
-            **overrides(
-                index=index,
-                host=host,
-                port=port,
-                answerer=answerer,
-                store=store,
-                milvus_uri=milvus_uri,
-            )
+        given = overrides(
+            index=index,
+            host=host,
+            port=port,
+            answerer=answerer,
+            store=store,
+            milvus_uri=milvus_uri,
         )
+        settings = ServiceSettings(**given)
         err.print(
             f"API on http://{settings.host}:{settings.port} (docs at /docs), "
             f"answers: {settings.answerer}"
@@ -220,7 +226,20 @@ def serve(
 
         if warning := exposure_warning(settings.host, settings.keys()):
             err.print(f"[yellow]warning:[/] {warning}")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        if workers == 1:
+            api = create_app(settings)
+            uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+            return
+        # Each worker process builds its own app from CNAI_* variables: pass the options on.
+        os.environ.update({f"CNAI_{k.upper()}": str(v) for k, v in given.items()})
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="info",
+        )
 
     run(body)
 
@@ -323,6 +342,70 @@ def search(
             where = " > ".join(p for p in (r.source.title, r.source.section) if p)
             out.print(f"{i}. [bold]{where}[/bold] ({r.source.path}) score={r.score:.4f}")
             out.print("   " + " ".join(r.text.split())[:300], highlight=False)
+
+    run(body)
+
+
+@app.command()
+def bench(
+    index: Annotated[Path, typer.Option(help="Index to serve (the CNAI corpus).")],
+    out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")],
+    sections: Annotated[
+        str, typer.Option(help="Comma-separated: serving,throughput,memory,scaling,ingestion,llm")
+    ] = "serving,throughput,memory,scaling",
+    full_index: Annotated[
+        Path | None, typer.Option(help="Larger index for latency, memory and scaling.")
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="Documents the indexes came from (LangChain baseline, ingestion)."),
+    ] = None,
+    dataset: Annotated[Path, typer.Option(help="Questions to send.")] = Path(
+        "eval/datasets/cnai_dev.jsonl"
+    ),
+    requests: Annotated[int, typer.Option(help="Timed requests per endpoint (latency).")] = 100,
+    seconds: Annotated[float, typer.Option(help="Seconds per concurrency level.")] = 8.0,
+    workers: Annotated[int, typer.Option(help="Server processes of the second round.")] = 2,
+    scales: Annotated[str, typer.Option(help="Corpus multiples for scaling.")] = "1,10,40",
+    threads: Annotated[int, typer.Option(help="Torch threads (ingestion, llm).")] = 2,
+    langchain_full: Annotated[
+        bool, typer.Option(help="Build the LangChain baseline over --full-index too (slow).")
+    ] = False,
+) -> None:
+    """Benchmark serving and ingestion; each figure beside its target and a same-run baseline."""
+
+    def body() -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from eval.bench.suite import BenchConfig, parse_sections
+        from eval.bench.suite import run as run_bench
+
+        try:
+            factors = [int(x) for x in scales.split(",") if x.strip()]
+            cfg = BenchConfig(
+                index=index, out=out, full_index=full_index, sections=parse_sections(sections),
+                dataset=dataset, corpus=corpus, requests=requests, seconds=seconds,
+                workers=workers, factors=factors, threads=threads, langchain_full=langchain_full,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise BadInput(f"{exc} (e.g. --sections serving,memory --scales 1,10,40)") from None
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("bench", total=None)
+
+            def say(message: str) -> None:
+                bar.update(task, description=message)
+                if not err.is_terminal:  # a pipe or log gets every step as a line
+                    err.print(message)
+
+            try:
+                report = run_bench(cfg, say)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+        missed = [r["figure"] for r in report["rows"] if r["met"] is False]
+        err.print(f"[green]wrote {out / 'bench.json'} and {out / 'bench.md'}[/green]")
+        if missed:
+            err.print(f"[yellow]targets missed: {'; '.join(missed)}[/yellow]")
 
     run(body)
 

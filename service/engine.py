@@ -19,6 +19,7 @@ from service.answering.answer import Answer, ExtractiveAnswerer
 from service.answering.citations import render, support_of
 from service.answering.generative import GenerativeAnswerer
 from service.answering.support import SupportScorer
+from service.batching import QueryBatcher
 from service.conversation import Turn, standalone
 from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
 from service.query import search_query
@@ -91,6 +92,7 @@ class Engine:
         model = embedder.model_id if embedder else settings.embedding_model
         self.version: IndexVersion = load_index(settings.index, expect_model=model or None)
         self.embedder = embedder or Embedder(self.version.manifest.model, threads=settings.threads)
+        self.queries = QueryBatcher(self.embedder, enabled=settings.batch_queries)
         self.retriever = HybridRetriever(
             self.version,
             self.embedder,
@@ -135,6 +137,10 @@ class Engine:
             return MilvusDense(self.version, settings.milvus_uri)
         return None  # the retriever's own FAISS search
 
+    def reloaded(self) -> Engine:
+        """An engine over the index's current version, sharing this one's models."""
+        return Engine(self.settings, self.embedder, self._llms)
+
     def llm(self, mode: str) -> LLM | None:
         """The generative backend of ``mode`` (None for extractive), made on first use."""
         if mode == "extractive":
@@ -170,7 +176,7 @@ class Engine:
         """The query vector and the passages: rare acronyms spelled out, the source's name out."""
         expanded = self.acronyms.expand(search_query(query))
         with timer.stage("embed"):
-            qvec = self.embedder.embed_query(expanded)
+            qvec = self.queries.embed(expanded)
         with timer.stage("retrieve"):
             hits = self.retriever.search(expanded, k, filters, qvec, timer.ms)
         return qvec, hits

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
+from service.ingest_jobs import JobNotFound, OutsideRoots, UploadTooLarge
 from service.llm import LLMNotConfigured, LLMUnavailable
 from service.rerankers import RerankerNotConfigured
 
@@ -19,6 +20,9 @@ ERRORS: dict[type[CnaiError], tuple[int, str]] = {
     RerankerNotConfigured: (503, "reranker_not_configured"),
     BadInput: (422, "bad_input"),
     BadDocument: (422, "bad_document"),
+    OutsideRoots: (403, "outside_ingest_roots"),
+    UploadTooLarge: (413, "upload_too_large"),
+    JobNotFound: (404, "job_not_found"),
 }
 
 

@@ -1,13 +1,16 @@
-"""Switch to a new index version while serving: poll the index's CURRENT pointer.
+"""Serve a new index version without a restart: watch ``CURRENT``, load beside, swap at once.
 
-Polling (not inotify) because the index usually sits on a network volume that an ingest Job on
-another node rewrites, and inotify does not see changes made by other NFS clients.
+The new engine is built in full while the old one keeps answering; then one attribute
+assignment swaps it in, so a request sees either the old index or the new one, never a mix. A
+version that fails to load (a checksum mismatch, a missing file) is refused once and the last
+good engine keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,34 +23,46 @@ from service.engine import Engine
 log = logging.getLogger(__name__)
 
 
-def pointer(index: Path) -> str | None:
-    """The live version's folder name, or None when there is no index yet."""
-    try:
-        return (index / "CURRENT").read_text().strip() or None
-    except OSError:
-        return None
+class Reloader:
+    def __init__(self, app: FastAPI, index: Path, factory: Callable[[], Engine]) -> None:
+        self._app = app
+        self._index = index
+        self._factory = factory
+        self._lock = threading.Lock()
+        self.refused: dict[str, str] = {}  # version folder -> why it was not served
 
-
-async def watch(app: FastAPI, index: Path, factory: Callable[[], Engine], interval: float) -> None:
-    """Every ``interval`` s, load a changed (or first) version and swap it in; keep the old one
-    serving when the new one cannot be loaded, and try again only once CURRENT changes."""
-    engine = app.state.engine
-    seen = engine.version.folder.name if engine is not None else None
-    while True:
-        await asyncio.sleep(interval)
-        current = pointer(index)
-        if current is None or current == seen:
-            continue
-        seen = current
+    def pointed(self) -> str | None:
         try:
-            engine = await run_in_threadpool(factory)
-        except CnaiError as exc:
-            log.error(
-                "index version %s not loaded (%s); still serving the previous one", current, exc
-            )
-            if app.state.engine is None:
-                app.state.load_error = exc
-            continue
-        app.state.engine, app.state.load_error = engine, None
-        app.state.metrics.index_loaded(engine.version)
-        log.info("now serving index version %s", engine.version.folder.name)
+            return (self._index / "CURRENT").read_text().strip() or None
+        except OSError:
+            return None
+
+    def check(self) -> bool:
+        """Swap in the version CURRENT names if it is new and loads; True when swapped."""
+        with self._lock:
+            name = self.pointed()
+            engine: Engine | None = self._app.state.engine
+            if name is None or name in self.refused:
+                return False
+            if engine is not None and engine.version.folder.name == name:
+                return False
+            try:
+                new = engine.reloaded() if engine is not None else self._factory()
+            except CnaiError as exc:
+                self.refused[name] = str(exc)
+                kept = engine.version.folder.name if engine else "no index"
+                log.error("refused index version %s, still serving %s: %s", name, kept, exc)
+                return False
+            self._app.state.engine = new
+            self._app.state.load_error = None
+            self._app.state.metrics.index_loaded(new.version)
+            log.info("now serving index version %s", new.version.folder.name)
+            return True
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await run_in_threadpool(self.check)
+            except Exception:  # the watcher must outlive any surprise; the old index serves on
+                log.exception("index reload check failed")

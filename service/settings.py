@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service import security
 from service.schemas import Mode
@@ -41,6 +41,11 @@ class ServiceSettings(BaseSettings):
         "var/milvus.db",
         description="Milvus server URL (http://HOST:19530) or milvus-lite file (*.db), "
         "for CNAI_STORE=milvus.",
+    )
+    batch_queries: bool = Field(
+        True,
+        description="Embed the queries of concurrent requests in one model call (issue 17: "
+        "about 4x fewer model seconds per query at 16 clients); a lone request is not delayed.",
     )
     candidates: int = Field(
         50, ge=5, le=1000, description="Passages each retriever contributes before fusion."
@@ -153,12 +158,33 @@ class ServiceSettings(BaseSettings):
     )
 
     index_reload_seconds: float = Field(
-        default=0,
+        2.0,
         ge=0,
         le=3600,
-        description="How often to look for a new index version (the index's CURRENT file) and "
-        "switch to it without a restart, as when an ingest Job rewrites a shared volume; 0: never.",
+        description="Seconds between checks of the index's CURRENT pointer, so a version written "
+        "by `cnai ingest` is served without a restart (0: off; an API ingest swaps at once).",
     )
+    ingest_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated folders whose subfolders POST /v1/ingest may index "
+        '({"folder": ...}); empty: only uploaded files can be ingested over the API.',
+    )
+    ingest_staging: Path = Field(
+        Path("var/uploads"), description="Where uploaded files wait for their ingest job."
+    )
+    ingest_max_files: int = Field(100, ge=1, le=10_000, description="Most files per upload.")
+    ingest_max_file_mb: float = Field(10, gt=0, le=1024, description="Largest uploaded file, MB.")
+    ingest_max_upload_mb: float = Field(
+        50, gt=0, le=10_240, description="Largest upload (all its files together), MB."
+    )
+
+    @field_validator("ingest_roots", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(p.strip()) for p in value.split(",") if p.strip()]
+        return value
+
     otlp_endpoint: str = Field(
         default="",
         description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
@@ -177,7 +203,8 @@ class ServiceSettings(BaseSettings):
 
     def keys(self) -> security.Keys:
         return security.Keys.load(
-            self.api_keys.get_secret_value(), self.admin_keys.get_secret_value(),
+            self.api_keys.get_secret_value(),
+            self.admin_keys.get_secret_value(),
             self.api_keys_file,
         )
 

@@ -1,5 +1,7 @@
-"""``python -m eval.bench`` keeps running the latency benchmark (``make bench``)."""
+"""``python -m eval.bench`` runs ``cnai bench`` (same options)."""
 
-from eval.bench.latency import main
+import sys
 
-main()
+from service.cli import app
+
+app(["bench", *sys.argv[1:]])

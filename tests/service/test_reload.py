@@ -1,4 +1,4 @@
-"""A serving app switches to a new index version written beside it, as from an ingest Job."""
+"""A running server picks up a new index version by itself, and refuses a corrupt one."""
 
 from __future__ import annotations
 
@@ -6,95 +6,56 @@ import shutil
 import time
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
-from service.app import create_app
-from service.engine import Engine
-from service.reload import pointer
-from service.settings import ServiceSettings
-
-NEW_NOTE = """\
----
-title: Feature stores
-kind: doc
----
-
-## What a feature store keeps
-
-A feature store keeps the inputs a model was trained on so serving computes them the same way.
-"""
+from ingest.store import current_version
+from tests.service.ingest_helpers import Server, ingest_server, note
 
 
-def reloading_client(index: Path, embedder: Embedder) -> TestClient:
-    config = ServiceSettings(index=index, index_reload_seconds=0.1)
-    return TestClient(create_app(config, engine_factory=lambda: Engine(config, embedder)))
-
-
-def wait_for(client: TestClient, predicate, seconds: float = 20) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while True:
-        reply = client.get("/readyz")
-        if predicate(reply):
-            return reply.json()
-        assert time.monotonic() < deadline, f"no reload within {seconds} s: {reply.json()}"
+def _wait_until(predicate, timeout: float = 30) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
         time.sleep(0.1)
+    return False
 
 
-def test_new_version_is_served_without_a_restart(
-    index_copy: Path, tiny_corpus: Path, embedder: Embedder, tmp_path: Path
-) -> None:
-    docs = Path(shutil.copytree(tiny_corpus, tmp_path / "docs"))
-    with reloading_client(index_copy, embedder) as client:
-        before = client.get("/readyz").json()
-        (docs / "feature-stores.md").write_text(NEW_NOTE, encoding="utf-8")
-        ingest([docs], index_copy, embedder, show_progress=False)
-        after = wait_for(client, lambda r: r.json().get("index") != before["index"])
-        assert after["documents"] == before["documents"] + 1
-        assert Path(after["index"]).name == pointer(index_copy)
-        hits = client.post("/v1/search", json={"query": "feature store", "k": 1}).json()
-        assert hits["results"][0]["source"]["title"] == "Feature stores"
-        metrics = client.get("/metrics").text
-        assert f'version="{pointer(index_copy)}"' in metrics
+def _add_version(s: Server, corpus: Path, tmp: Path, embedder: Embedder) -> str:
+    folder = Path(shutil.copytree(corpus, tmp / "notes"))
+    (folder / "kelp.md").write_bytes(note("Kelp caching", "Kelp caches model weights on nodes."))
+    return ingest([folder], s.index, embedder, show_progress=False).version
 
 
-def test_an_app_started_before_the_index_exists_becomes_ready_once_it_is_built(
-    tiny_corpus: Path, embedder: Embedder, tmp_path: Path
-) -> None:
-    index = tmp_path / "index"
-    with reloading_client(index, embedder) as client:
-        assert client.get("/readyz").status_code == 503
-        ingest([tiny_corpus], index, embedder, show_progress=False)
-        ready = wait_for(client, lambda r: r.status_code == 200)
-        assert ready["status"] == "ready"
+def test_a_version_written_by_cnai_ingest_is_served_without_a_restart(
+    tiny_corpus: Path, index_copy: Path, embedder: Embedder, tmp_path: Path
+):
+    with ingest_server(index_copy, embedder, tmp_path / "srv") as s:
+        before = s.http.get("/readyz").json()["index"]
+        version = _add_version(s, tiny_corpus, tmp_path, embedder)
+        assert _wait_until(lambda: s.http.get("/readyz").json()["index"].endswith(version))
+        assert s.http.get("/readyz").json()["index"] != before
+        hit = s.http.post("/v1/search", json={"query": "kelp weights cache", "k": 1}).json()
+        assert hit["results"][0]["source"]["path"] == "notes/kelp.md"
 
 
-def test_a_broken_new_version_leaves_the_old_one_serving(
-    index_copy: Path, embedder: Embedder
-) -> None:
-    with reloading_client(index_copy, embedder) as client:
-        before = client.get("/readyz").json()
-        (index_copy / "CURRENT").write_text("v-missing\n")
-        time.sleep(0.5)  # several polls
-        reply = client.get("/readyz")
-        assert reply.status_code == 200
-        assert reply.json()["index"] == before["index"]
-        assert client.post("/v1/search", json={"query": "GPU", "k": 1}).status_code == 200
+def test_a_corrupt_new_version_is_refused_and_the_last_good_one_keeps_serving(
+    tiny_corpus: Path, index_copy: Path, embedder: Embedder, tmp_path: Path
+):
+    with ingest_server(index_copy, embedder, tmp_path / "srv", index_reload_seconds=0) as s:
+        good = s.serving()
+        # Written while the watcher is off, then damaged before the server looks at it.
+        bad = _add_version(s, tiny_corpus, tmp_path, embedder)
+        faiss_file = current_version(index_copy) / "vectors.faiss"
+        data = bytearray(faiss_file.read_bytes())
+        data[-10] ^= 0xFF
+        faiss_file.write_bytes(bytes(data))
 
-
-def test_reloading_is_off_by_default() -> None:
-    assert ServiceSettings().index_reload_seconds == 0
-
-
-def test_the_default_factory_keeps_the_loaded_model_across_a_reload(
-    index_copy: Path, tiny_corpus: Path, embedder: Embedder, tmp_path: Path
-) -> None:
-    docs = Path(shutil.copytree(tiny_corpus, tmp_path / "docs"))
-    config = ServiceSettings(index=index_copy, index_reload_seconds=0.1)
-    with TestClient(create_app(config)) as client:
-        first = client.app.state.engine  # type: ignore[attr-defined]
-        (docs / "feature-stores.md").write_text(NEW_NOTE, encoding="utf-8")
-        ingest([docs], index_copy, embedder, show_progress=False)
-        wait_for(client, lambda r: r.json().get("index") != str(first.version.folder))
-        assert client.app.state.engine.embedder is first.embedder  # type: ignore[attr-defined]
+        assert s.app.state.reloader.check() is False
+        assert s.serving() == good
+        refused = s.app.state.reloader.refused[bad]
+        assert "vectors.faiss is corrupt" in refused
+        ready = s.http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["index"].endswith(good)
+        r = s.http.post("/v1/ask", json={"question": "What is Multi-Instance GPU?"})
+        assert r.status_code == 200 and r.json()["citations"]

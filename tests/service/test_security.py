@@ -97,7 +97,8 @@ def test_admin_paths_refuse_a_user_key(base: str, path: str) -> None:
     r = _call(base, "POST", path, {}, USER)
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "forbidden"
-    assert _call(base, "POST", path, {}, ADMIN).json() == {"ok": True}
+    # past the key check: the stand-in answers, the real /v1/ingest validates the empty body
+    assert _call(base, "POST", path, {}, ADMIN).status_code in (200, 422)
 
 
 def test_malformed_authorization_headers(base: str) -> None:
