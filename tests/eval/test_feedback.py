@@ -64,7 +64,8 @@ def test_thumbs_down_items_become_one_candidate_per_question_marked_for_review(
         ("{not json", "nor JSONL"),
         ('{"items": [{"question": "q", "answer": "a", "rating": "sideways"}]}', "item 1"),
         (
-            '{"question": "q", "answer": "a", "rating": "up", "id": 1, "created_at": "t"}\n{"x": 1}',
+            '{"question": "q", "answer": "a", "rating": "up", "id": 1, "created_at": "t"}\n'
+            '{"x": 1}',
             "line 2",
         ),
     ],
