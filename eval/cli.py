@@ -81,6 +81,13 @@ def evaluate(
     ] = True,
     plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    from_feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of evaluating: write the thumbs-down items of this GET "
+            "/v1/feedback/export file as candidate questions to --out/candidates.jsonl."
+        ),
+    ] = None,
     store: StoreOpt = None,
     milvus_uri: MilvusUriOpt = None,
 ) -> None:
@@ -95,6 +102,15 @@ def evaluate(
     backend = {"store": store, "milvus_uri": milvus_uri}
 
     def body() -> None:
+        if from_feedback is not None:
+            from eval.feedback import write_candidates
+
+            target, found, read = write_candidates(from_feedback, out_dir)
+            err.print(
+                f"[green]wrote {target}: {found} candidate questions from {read} feedback items "
+                "(thumbs down), marked for review[/green]"
+            )
+            return
         from eval.dataset import load_questions
         from eval.gate import DEFAULT_THRESHOLDS, check_summary, load_thresholds
         from eval.judge import SKIPPED, Judge

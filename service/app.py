@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from ingest.errors import CnaiError, IndexMismatch
 from service import errors, metrics, security, tracing
 from service.engine import Engine
+from service.feedback import FeedbackStore
 from service.ingest_jobs import IngestJobs
 from service.reload import Reloader
-from service.routes import chat, health, ingest, qa, stream
+from service.routes import chat, feedback, health, index, ingest, qa, stream
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(security.require_key)],
     )
+    app.state.feedback = FeedbackStore(settings.feedback_db)
     security.install(app, settings.keys(), settings.cors_origins_list())
     app.state.settings = settings
     errors.install(app)
@@ -80,5 +82,7 @@ def create_app(
     app.include_router(qa.router)
     app.include_router(stream.router)
     app.include_router(chat.router)
+    app.include_router(feedback.router)
+    app.include_router(index.router)
     app.include_router(ingest.router)
     return app

@@ -143,3 +143,67 @@ class AskResponse(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     message: str
+
+
+Rating = Literal["up", "down"]
+
+
+class FeedbackRequest(BaseModel):
+    """A reader's verdict on one answer, with what they were shown."""
+
+    question: str = Field(..., min_length=1, max_length=2000, description="The question asked.")
+    answer: str = Field(..., max_length=20000, description="The answer that was shown.")
+    citations: list[Citation] = Field(default_factory=list, max_length=50)
+    history: list[Turn] = Field(
+        default_factory=list, max_length=50, description="Earlier turns of the conversation."
+    )
+    rating: Rating = Field(description="up: the answer helped; down: it did not.")
+    comment: str = Field("", max_length=2000, description="What was wrong or right, optional.")
+    abstained: bool = False
+    mode: Mode | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return _text(value, "question")
+
+    @field_validator("comment")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _text(value, "comment") if value.strip() else ""
+
+
+class FeedbackItem(FeedbackRequest):
+    id: int
+    created_at: str = Field(description="UTC time it was stored, ISO 8601.")
+    index_version: str | None = Field(
+        None, description="The index version the API served when the feedback arrived."
+    )
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    created_at: str
+    index_version: str | None
+
+
+class FeedbackExport(BaseModel):
+    items: list[FeedbackItem]
+
+
+class IndexDocument(BaseModel):
+    path: str
+    title: str
+    kind: str
+    chunks: int
+    url: str
+
+
+class IndexInfo(BaseModel):
+    version: str = Field(description="The loaded index version folder.")
+    model: str = Field(description="Embedding model the index was built with.")
+    dimension: int
+    created_at: str = Field(description="When the index version was built, UTC.")
+    documents: list[IndexDocument]
+    chunks: int
+    kinds: dict[str, int] = Field(description="Number of documents per kind.")

@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
         description="Query embedding model; empty means the one recorded in the index manifest "
         "(set it only to insist on a model: a different one is refused).",
     )
+    feedback_db: Path = Field(
+        Path("var/feedback.sqlite"), description="SQLite file where readers' feedback is kept."
+    )
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     threads: int = Field(

@@ -12,19 +12,28 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
-from service.schemas import AskResponse, Filters
+from service.schemas import AskResponse, FeedbackStored, Filters, IndexInfo
 
 API_URL_ENV = "CNAI_API_URL"
+TIMEOUT_ENV = "CNAI_UI_TIMEOUT"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 START_HINT = "start it with `cnai serve` (or `make run` for the API and the UI together)"
 
 
-class InvalidApiUrl(ValueError):
+class InvalidUiSetting(ValueError):
+    """A CNAI_* variable the UI reads holds a value it cannot use."""
+
+
+class InvalidApiUrl(InvalidUiSetting):
     """The configured API base URL is not an http(s) URL."""
 
 
 class ApiUnavailable(Exception):
     """The API could not be reached, or did not answer in time."""
+
+
+class ApiTimeout(ApiUnavailable):
+    """The API was reached but did not answer in time."""
 
 
 class ApiError(Exception):
@@ -53,6 +62,20 @@ def validate_api_url(url: str) -> str:
     return value.rstrip("/")
 
 
+def timeout_from_env(default: float = 60.0) -> float:
+    """Seconds the UI waits for an answer (CNAI_UI_TIMEOUT); InvalidUiSetting says what is wrong."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InvalidUiSetting(f"{TIMEOUT_ENV}={raw!r} must be a number of seconds in (0, 3600]")
+    return value
+
+
 def api_url_from_env() -> str:
     return validate_api_url(os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
 
@@ -63,22 +86,33 @@ class ApiClient:
         self.timeout = timeout
 
     def ask(
-        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        history: list[dict[str, str]] | None = None,
     ) -> AskResponse:
-        response = self._request("POST", "/v1/ask", json=_payload(question, k, filters, mode))
+        payload = _payload(question, k, filters, mode, history)
+        response = self._request("POST", "/v1/ask", json=payload)
         if response.is_error:
             raise _api_error(response)
         return _parse(response.content, response.status_code)
 
     def ask_stream(
-        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        history: list[dict[str, str]] | None = None,
     ) -> Iterator[str | AskResponse]:
         """The answer's sentences as the server verifies them, then the whole response.
 
         Closing the iterator early closes the connection, which stops the server's generation.
         """
         url = self.base_url + "/v1/ask/stream"
-        payload = _payload(question, k, filters, mode)
+        payload = _payload(question, k, filters, mode, history)
         with self._transport() as http, http.stream("POST", url, json=payload) as response:
             if response.is_error:
                 response.read()
@@ -99,6 +133,40 @@ class ApiClient:
                         error = json.loads(data)["error"]
                         raise ApiError(response.status_code, error["code"], error["message"])
         raise ApiError(502, "bad_response", "the answer stream ended without its final event")
+
+    def feedback(
+        self,
+        question: str,
+        response: AskResponse,
+        rating: str,
+        comment: str = "",
+        history: list[dict[str, str]] | None = None,
+    ) -> FeedbackStored:
+        """Send a reader's thumbs up or down (and comment) on ``response`` to the API."""
+        body = {
+            "question": question,
+            "answer": response.answer,
+            "citations": [c.model_dump() for c in response.citations],
+            "history": history or [],
+            "rating": rating,
+            "comment": comment,
+            "abstained": response.abstained,
+            "mode": response.mode,
+        }
+        reply = self._request("POST", "/v1/feedback", json=body)
+        if reply.is_error:
+            raise _api_error(reply)
+        return FeedbackStored.model_validate(_json(reply))
+
+    def index(self) -> IndexInfo:
+        """What the API's loaded index holds (GET /v1/index)."""
+        reply = self._request("GET", "/v1/index")
+        if reply.is_error:
+            raise _api_error(reply)
+        try:
+            return IndexInfo.model_validate(_json(reply))
+        except ValidationError as exc:
+            raise ApiError(200, "bad_response", f"unexpected index from the API: {exc}") from None
 
     def ready(self) -> tuple[bool, str]:
         """(True, summary) when the index is loaded; otherwise (False, why), never raising."""
@@ -132,9 +200,10 @@ class ApiClient:
             with httpx.Client(timeout=limit, headers=auth) as http:
                 yield http
         except httpx.TimeoutException:
-            raise ApiUnavailable(
+            raise ApiTimeout(
                 f"The CNAI API at {self.base_url} did not answer within {limit:g} s. "
-                f"Check that it is running; {START_HINT}."
+                "It may be busy (a generated answer takes seconds): try again, or check that it "
+                f"is running; {START_HINT}."
             ) from None
         except httpx.TransportError as exc:
             raise ApiUnavailable(
@@ -144,9 +213,17 @@ class ApiClient:
             ) from None
 
 
-def _payload(question: str, k: int, filters: Filters | None, mode: str | None) -> dict[str, Any]:
+def _payload(
+    question: str,
+    k: int,
+    filters: Filters | None,
+    mode: str | None,
+    history: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     # The question is sent as given: the server owns validation and explains what is wrong.
     payload: dict[str, Any] = {"question": question, "k": k}
+    if history:
+        payload["history"] = history
     if mode is not None:
         payload["mode"] = mode
     if filters is not None:

@@ -140,9 +140,15 @@ def _serve(app: FastAPI) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_api(ui_index: Path) -> Iterator[str]:
+def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite file where ``live_api`` keeps feedback."""
+    return tmp_path_factory.mktemp("feedback") / "feedback.sqlite"
+
+
+@pytest.fixture(scope="session")
+def live_api(ui_index: Path, feedback_db: Path) -> Iterator[str]:
     """Base URL of the real app serving ``ui_index``, ready to answer."""
-    with _serve(create_app(ServiceSettings(index=ui_index))) as url:
+    with _serve(create_app(ServiceSettings(index=ui_index, feedback_db=feedback_db))) as url:
         _wait_ready(url)
         yield url
 
@@ -163,6 +169,17 @@ def api_without_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     missing = tmp_path_factory.mktemp("no_index") / "index"
     with _serve(create_app(ServiceSettings(index=missing))) as url:
         yield url
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """An API URL on loopback that accepts connections and never answers."""
+    sock = free_socket()
+    sock.listen(8)  # the kernel completes the handshake; nobody ever reads or replies
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
 
 
 @pytest.fixture
