@@ -18,6 +18,7 @@ from service import followup, rerankers, schemas, tracing
 from service.answering.answer import Answer, ExtractiveAnswerer
 from service.answering.citations import render, support_of
 from service.answering.generative import GenerativeAnswerer
+from service.answering.injection import instructs_model
 from service.answering.support import SupportScorer
 from service.batching import QueryBatcher
 from service.conversation import Turn, standalone
@@ -244,14 +245,16 @@ class Engine:
             searched = [question]
             query = question
             qvec, hits = self._retrieve(query, k, filters, timer)
+        # Retrieved text is data: a passage that instructs the model is no source of an answer.
+        sources = [h for h in hits if not instructs_model(h.chunk.text)]
         if llm is None:
             with timer.stage("answer"):
-                answer = self.answerer.answer(query, qvec, hits)
+                answer = self.answerer.answer(query, qvec, sources)
         else:
             found = None
             stats = GenerationStats()
             start = time.perf_counter()
-            for event in self.generative.stream(llm, query, qvec, hits, cancel, stats):
+            for event in self.generative.stream(llm, query, qvec, sources, cancel, stats):
                 if isinstance(event, Answer):
                     found = event
                     break

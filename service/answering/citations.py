@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ingest.sentences import sentence_spans
 from service.answering.answer import Answer, Sentence
+from service.answering.injection import instructs_model
 from service.answering.support import SUPPORTED, SupportScorer
 from service.retrieval import Hit
 
@@ -86,6 +87,9 @@ class CitationChecker:
         """The sentence with its renumbered markers, or None when it is dropped."""
         if any(s.text.lower() == claim.text.lower() for s in self.sentences):
             self.dropped += 1  # a small model repeats itself
+            return None
+        if instructs_model(claim.text):
+            self.dropped += 1  # an instruction planted in a document, echoed by the model
             return None
         scores = self.scorer.score([claim.text], [h.chunk.text for h in self.hits])[0]
         keep = [i for i in claim.cited if scores[i] >= SUPPORTED]
