@@ -86,10 +86,6 @@ class RequestIdMiddleware:
             request_id.reset(token)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """413 for a body over ``max_bytes``: from Content-Length up front, else counted as it
     arrives (chunked bodies)."""
@@ -114,28 +110,31 @@ class BodyLimitMiddleware:
             await send_error(send, 413, "body_too_large", self._too_large())
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
+                if seen > self.max_bytes and not started:
+                    # Answer now; the app sees the client leave and whatever it sends is dropped
+                    # (FastAPI turns an exception raised here into its own 400).
+                    refused = True
+                    await send_error(send, 413, "body_too_large", self._too_large())
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if started:
-                raise
-            await send_error(send, 413, "body_too_large", self._too_large())
+        await self.app(scope, counted, tracked)
 
 
 class TokenBuckets:
@@ -205,8 +204,29 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+_factory_lock = threading.Lock()
+
+
+def stamp_records() -> None:
+    """Every log record made from now on carries ``request_id`` (None outside a request), so
+    a handler that formats later, or in another thread, still has it. Idempotent."""
+    with _factory_lock:
+        previous = logging.getLogRecordFactory()
+        if getattr(previous, "stamps_request_id", False):
+            return
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            record.request_id = request_id.get()
+            return record
+
+        factory.stamps_request_id = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(factory)
+
+
 def install(app: Any, settings: Any, clock: Callable[[], float] = time.monotonic) -> None:
     """Add the middleware; the request id is outermost so 413 and 429 carry it too."""
+    stamp_records()
     if settings.rate_limit_per_minute > 0:
         burst = settings.rate_limit_burst or max(1, math.ceil(settings.rate_limit_per_minute))
         app.state.rate_buckets = TokenBuckets(settings.rate_limit_per_minute, burst, clock)
