@@ -250,3 +250,21 @@ def test_generations_past_the_bound_get_503(tiny_index: Path, embedder: Embedder
             worker.join(60)
         assert first[0].status_code == 200, first[0].text
         assert http.post("/v1/ask", json=ask).status_code == 200  # the slot was given back
+
+
+def test_an_unhandled_error_still_carries_the_request_id(
+    tiny_index: Path, embedder: Embedder
+) -> None:
+    from fastapi.testclient import TestClient
+
+    config = ServiceSettings(index=tiny_index)
+    app = create_app(config, engine_factory=lambda: Engine(config, embedder))
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/v1/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        resp = c.get("/v1/boom", headers={"X-Request-ID": "r-500"})
+    assert resp.status_code == 500 and resp.headers["x-request-id"] == "r-500"
+    assert resp.json()["error"]["code"] == "internal" and "r-500" in resp.json()["error"]["message"]
