@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 class Marks(dict[str, float]):
     """Stage milliseconds that remember when each was set: the stage's end, for tracing."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, items: Iterable[tuple[str, float]] = ()) -> None:
+        super().__init__(items)  # dataclasses.asdict rebuilds a dict subclass from its items
         self.ended_ns: dict[str, int] = {}
 
     def __setitem__(self, key: str, value: float) -> None:
