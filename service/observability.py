@@ -239,12 +239,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request_id (and the traceback)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        rid = getattr(record, "request_id", None) or request_id.get()
         line: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id.get(),
+            # "-" is the text format's mark for "outside a request" (RequestIdFilter).
+            "request_id": None if rid == "-" else rid,
         }
         if record.exc_info:
             line["exc_info"] = self.formatException(record.exc_info)
