@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import CnaiError, IndexMismatch
-from service import errors, metrics, security, tracing
+from service import errors, metrics, observability, security, tracing
 from service.engine import Engine
 from service.feedback import FeedbackStore
 from service.ingest_jobs import IngestJobs
@@ -78,6 +78,7 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     metrics.install(app)
+    observability.install(app, settings)
     app.include_router(health.router)
     app.include_router(qa.router)
     app.include_router(stream.router)

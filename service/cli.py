@@ -226,9 +226,12 @@ def serve(
 
         if warning := exposure_warning(settings.host, settings.keys()):
             err.print(f"[yellow]warning:[/] {warning}")
+        from service.observability import log_config
+
+        logs = log_config(settings.log_format)
         if workers == 1:
             api = create_app(settings)
-            uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+            uvicorn.run(api, host=settings.host, port=settings.port, log_config=logs)
             return
         # Each worker process builds its own app from CNAI_* variables: pass the options on.
         os.environ.update({f"CNAI_{k.upper()}": str(v) for k, v in given.items()})
@@ -238,7 +241,7 @@ def serve(
             host=settings.host,
             port=settings.port,
             workers=workers,
-            log_level="info",
+            log_config=logs,
         )
 
     run(body)

@@ -22,7 +22,7 @@ from service.answering.injection import instructs_model
 from service.answering.support import SupportScorer
 from service.batching import QueryBatcher
 from service.conversation import Turn, standalone
-from service.llm import LLM, GenerationStats, LocalLLM, OpenAILLM
+from service.llm import LLM, GenerationsBusy, GenerationStats, LocalLLM, OpenAILLM
 from service.query import search_query
 from service.retrieval import DenseSearch, Filters, Hit, HybridRetriever
 from service.settings import ServiceSettings
@@ -130,6 +130,8 @@ class Engine:
         )
         self._llms: dict[str, LLM] = dict(llms or {})
         self._llm_lock = threading.Lock()
+        # Generations running at once; a new ask past the bound is refused, not queued.
+        self._generations = threading.BoundedSemaphore(settings.max_generations)
 
     def _dense(self, settings: ServiceSettings) -> DenseSearch | None:
         if settings.store == "milvus":
@@ -238,6 +240,29 @@ class Engine:
         """The answer's verified text in pieces, then the Result; stops once ``cancel`` is set."""
         mode = mode or self.settings.answerer
         llm = self.llm(mode)  # an unconfigured backend fails before any work is done
+        if llm is None:
+            yield from self._stream(question, k, filters, mode, history, cancel, llm)
+            return
+        if not self._generations.acquire(blocking=False):
+            raise GenerationsBusy(
+                f"all {self.settings.max_generations} generation slots are busy: retry in a few "
+                "seconds, use mode 'extractive', or raise CNAI_MAX_GENERATIONS"
+            )
+        try:
+            yield from self._stream(question, k, filters, mode, history, cancel, llm)
+        finally:
+            self._generations.release()
+
+    def _stream(
+        self,
+        question: str,
+        k: int,
+        filters: Filters | None,
+        mode: str,
+        history: Sequence[Turn] | None,
+        cancel: threading.Event | None,
+        llm: LLM | None,
+    ) -> Iterator[str | Result]:
         timer = Timer(self.tracer, "ask")
         if history:
             query, qvec, hits, searched = self._follow_up(question, history, k, filters, llm, timer)

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 
 from ingest.errors import BadDocument, BadInput, CnaiError, IndexMismatch, IndexNotFound
 from service.ingest_jobs import JobNotFound, OutsideRoots, UploadTooLarge
-from service.llm import LLMNotConfigured, LLMUnavailable
+from service.llm import GenerationsBusy, LLMNotConfigured, LLMUnavailable
 from service.rerankers import RerankerNotConfigured
 
 ERRORS: dict[type[CnaiError], tuple[int, str]] = {
@@ -17,6 +17,7 @@ ERRORS: dict[type[CnaiError], tuple[int, str]] = {
     IndexMismatch: (503, "index_mismatch"),
     LLMNotConfigured: (503, "llm_not_configured"),
     LLMUnavailable: (503, "llm_unavailable"),
+    GenerationsBusy: (503, "generations_busy"),
     RerankerNotConfigured: (503, "reranker_not_configured"),
     BadInput: (422, "bad_input"),
     BadDocument: (422, "bad_document"),
@@ -34,7 +35,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CnaiError)
     async def _domain(_: Request, exc: CnaiError) -> JSONResponse:
         status, code = ERRORS.get(type(exc), (500, "internal"))
-        return JSONResponse(_body(code, str(exc)), status_code=status)
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(_body(code, str(exc)), status_code=status, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

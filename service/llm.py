@@ -41,6 +41,12 @@ class LLMUnavailable(CnaiError):
     """The generative backend cannot be loaded or reached."""
 
 
+class GenerationsBusy(CnaiError):
+    """Every generation slot (CNAI_MAX_GENERATIONS) is taken; sent with Retry-After."""
+
+    retry_after = 5
+
+
 @dataclass
 class GenerationStats:
     """Filled in while a generation runs; the benchmark and tests read it."""

@@ -200,6 +200,22 @@ class ServiceSettings(BaseSettings):
         None, description="File of keys, one a line; 'admin:KEY' marks an admin key."
     )
     cors_origins: str = Field("", description="Comma-separated CORS origins (empty: no CORS).")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Log lines of `cnai serve`: one JSON object a line, or plain text."
+    )
+    log_questions: bool = Field(False, description="Log question text at INFO (off: never).")
+    max_body_bytes: int = Field(
+        1_000_000, ge=0, description="Largest JSON request body in bytes (0: no cap; not uploads)."
+    )
+    rate_limit_per_minute: float = Field(
+        0, ge=0, description="Requests a minute per API key or client address (0: no limit)."
+    )
+    rate_limit_burst: int = Field(
+        0, ge=0, description="Requests a caller may make at once (0: one minute's worth)."
+    )
+    max_generations: int = Field(
+        2, ge=1, le=256, description="Generative answers running at once; more get 503."
+    )
 
     def keys(self) -> security.Keys:
         return security.Keys.load(

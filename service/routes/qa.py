@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import EngineDep
 from service.metrics import observe
+from service.observability import log_question
 from service.routes.stream import CLIENT_CLOSED, final_of, watched
 from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 
@@ -26,6 +27,7 @@ async def search(req: SearchRequest, engine: EngineDep, request: Request) -> Sea
 @router.post("/ask", response_model=AskResponse)
 async def ask(req: AskRequest, engine: EngineDep, request: Request) -> AskResponse | Response:
     """A short answer built from cited passages, or an abstention when nothing supports one."""
+    log_question(request, req.question)
     cancel = threading.Event()
     # A client that leaves stops the generation, as it does on /v1/ask/stream.
     final = await watched(lambda: final_of(engine.ask_stream(req, cancel)), request, cancel)

@@ -16,6 +16,7 @@ from ingest.errors import CnaiError
 from service import errors
 from service.deps import EngineDep
 from service.metrics import observe
+from service.observability import log_question
 from service.schemas import AskRequest, AskResponse
 
 router = APIRouter(prefix="/v1", tags=["qa"])
@@ -91,6 +92,7 @@ async def ask_stream(req: AskRequest, engine: EngineDep, request: Request) -> St
     """The answer as Server-Sent Events: `token` events ({"text"}) then one `final` event
     carrying what /v1/ask returns. Token texts are verified sentences with their final [n]
     markers, so they add up to the final answer. Disconnecting stops the generation."""
+    log_question(request, req.question)
     cancel = threading.Event()
     events = engine.ask_stream(req, cancel)
     head = await first(events, request, cancel)
