@@ -101,8 +101,10 @@ def test_a_chat_in_the_browser_follows_up_takes_feedback_and_shows_the_index(
             first = _wait_answers(page, 1)
             page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
 
-            page.get_by_test_id("stExpander").first.click()  # open citation [1]
-            cited = page.get_by_test_id("stExpander").first.inner_text()
+            expander = page.get_by_test_id("stExpander").first
+            expander.click()  # open citation [1]; its passage renders after the click returns
+            expander.get_by_text("Multi-Instance GPU").first.wait_for(timeout=WAIT_MS)
+            cited = expander.inner_text()
             page.get_by_test_id("stExpander").first.screenshot(path=str(SHOTS / "citation.png"))
 
             box.fill(FOLLOW_UP)
