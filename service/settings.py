@@ -177,14 +177,6 @@ class ServiceSettings(BaseSettings):
     ingest_max_upload_mb: float = Field(
         50, gt=0, le=10_240, description="Largest upload (all its files together), MB."
     )
-
-    @field_validator("ingest_roots", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [Path(p.strip()) for p in value.split(",") if p.strip()]
-        return value
-
     otlp_endpoint: str = Field(
         default="",
         description="OTLP/HTTP endpoint for OpenTelemetry traces, one span per stage, e.g. "
@@ -226,6 +218,13 @@ class ServiceSettings(BaseSettings):
 
     def cors_origins_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @field_validator("ingest_roots", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(p.strip()) for p in value.split(",") if p.strip()]
+        return value
 
     @field_validator("host")
     @classmethod

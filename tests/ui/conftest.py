@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from streamlit.testing.v1 import AppTest
 
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
@@ -20,6 +21,25 @@ from service.app import create_app
 from service.engine import Engine
 from service.settings import ServiceSettings
 from tests.service.fakes import ScriptedLLM
+
+UI = Path(__file__).resolve().parents[2] / "ui"
+TIMEOUT = 60  # seconds per AppTest run
+
+
+def open_app(monkeypatch: pytest.MonkeyPatch, api_url: str, page: str = "app.py") -> AppTest:
+    """A Streamlit page run once against ``api_url``, without an exception."""
+    monkeypatch.setenv("CNAI_API_URL", api_url)
+    at = AppTest.from_file(str(UI / page), default_timeout=TIMEOUT)
+    at.run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    return at
+
 
 DOCS = {
     "gpu-sharing.md": """---

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from service.schemas import AskResponse
+from tests.ui.conftest import TIMEOUT, ask, open_app
 from ui.app import ABSTAINED_NOTE, FALLBACK_NOTE
 from ui.client import ApiClient, ApiError, ApiUnavailable, InvalidApiUrl
 
-APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 ANSWERABLE = "How does Multi-Instance GPU share one GPU between workloads?"
-TIMEOUT = 60
-
-
-def _app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
-    monkeypatch.setenv("CNAI_API_URL", api_url)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    return at
-
-
-def _ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    return at
 
 
 def _roles(at: AppTest) -> list[str]:
@@ -42,7 +25,7 @@ def _markdown(element) -> str:  # type: ignore[no-untyped-def]
 def test_asking_a_question_shows_the_answer_with_citation_expanders(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
+    at = ask(open_app(monkeypatch, live_api), ANSWERABLE)
 
     assert _roles(at) == ["user", "assistant"]
     user, assistant = at.chat_message
@@ -60,7 +43,7 @@ def test_asking_a_question_shows_the_answer_with_citation_expanders(
 def test_citation_of_a_document_with_a_url_links_to_it(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
+    at = ask(open_app(monkeypatch, live_api), ANSWERABLE)
 
     gpu = [e for e in at.chat_message[1].expander if "Sharing GPUs" in e.label]
     assert gpu, [e.label for e in at.chat_message[1].expander]
@@ -70,7 +53,7 @@ def test_citation_of_a_document_with_a_url_links_to_it(
 def test_unanswerable_question_shows_the_abstention(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), "What does a pepperoni pizza cost in Naples?")
+    at = ask(open_app(monkeypatch, live_api), "What does a pepperoni pizza cost in Naples?")
 
     assistant = at.chat_message[1]
     assert "will not guess" in assistant.info[0].value  # shown as information, not an error
@@ -81,9 +64,9 @@ def test_unanswerable_question_shows_the_abstention(
 def test_kind_filter_limits_citations_to_that_kind(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _app(monkeypatch, live_api)
+    at = open_app(monkeypatch, live_api)
     at.sidebar.selectbox(key="kind").set_value("glossary").run(timeout=TIMEOUT)
-    at = _ask(at, "What does a vector database store?")
+    at = ask(at, "What does a vector database store?")
 
     labels = [e.label for e in at.chat_message[1].expander]
     assert labels and all("Vector databases" in label for label in labels)
@@ -92,10 +75,10 @@ def test_kind_filter_limits_citations_to_that_kind(
 def test_unreachable_api_shows_how_to_start_it_and_keeps_the_question(
     monkeypatch: pytest.MonkeyPatch, closed_port_url: str
 ) -> None:
-    at = _app(monkeypatch, closed_port_url)
+    at = open_app(monkeypatch, closed_port_url)
     assert "API not ready" in at.sidebar.warning[0].value
 
-    at = _ask(at, ANSWERABLE)
+    at = ask(at, ANSWERABLE)
 
     assert _roles(at) == ["user", "assistant"]
     assert _markdown(at.chat_message[0]) == ANSWERABLE
@@ -105,14 +88,14 @@ def test_unreachable_api_shows_how_to_start_it_and_keeps_the_question(
     assert "cnai serve" in message and "make run" in message
 
 
-def test_api_without_an_index_shows_not_ready_and_the_server_message_on_ask(
+def test_api_without_an_index_shows_not_ready_and_the_server_message_onask(
     monkeypatch: pytest.MonkeyPatch, api_without_index: str
 ) -> None:
     server_message = httpx.get(f"{api_without_index}/readyz").json()["error"]["message"]
-    at = _app(monkeypatch, api_without_index)
+    at = open_app(monkeypatch, api_without_index)
     assert at.sidebar.warning[0].value == f"API not ready: {server_message}"
 
-    at = _ask(at, ANSWERABLE)
+    at = ask(at, ANSWERABLE)
 
     assert _markdown(at.chat_message[0]) == ANSWERABLE
     assert "cnai ingest" in at.chat_message[1].warning[0].value
@@ -121,28 +104,28 @@ def test_api_without_an_index_shows_not_ready_and_the_server_message_on_ask(
 def test_the_chosen_answer_backend_is_asked_for(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _app(monkeypatch, live_api)
+    at = open_app(monkeypatch, live_api)
     assert at.sidebar.selectbox(key="mode").options == [
         "server default", "extractive", "local", "openai",
     ]  # fmt: skip
 
     at.sidebar.selectbox(key="mode").set_value("openai").run(timeout=TIMEOUT)
-    at = _ask(at, ANSWERABLE)
+    at = ask(at, ANSWERABLE)
 
     # The live API has no OpenAI-compatible server configured: its 503 says what to set.
     assert "CNAI_OPENAI_BASE_URL" in at.chat_message[1].warning[0].value
 
     at.sidebar.selectbox(key="mode").set_value("extractive").run(timeout=TIMEOUT)
-    at = _ask(at, ANSWERABLE)
+    at = ask(at, ANSWERABLE)
     assert "MIG" in _markdown(at.chat_message[3]) and not at.chat_message[3].error
 
 
 def test_a_generated_answer_that_fell_back_says_so(
     monkeypatch: pytest.MonkeyPatch, api_with_an_off_topic_model: str
 ) -> None:
-    at = _app(monkeypatch, api_with_an_off_topic_model)
+    at = open_app(monkeypatch, api_with_an_off_topic_model)
     at.sidebar.selectbox(key="mode").set_value("local").run(timeout=TIMEOUT)
-    at = _ask(at, ANSWERABLE)
+    at = ask(at, ANSWERABLE)
 
     reply = at.chat_message[1]
     assert "Bananas" not in _markdown(reply) and "MIG" in _markdown(reply)
@@ -152,14 +135,14 @@ def test_a_generated_answer_that_fell_back_says_so(
 def test_sidebar_shows_the_api_url_and_that_it_is_ready(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _app(monkeypatch, live_api)
+    at = open_app(monkeypatch, live_api)
 
     assert live_api in _markdown(at.sidebar)
     assert "ready: 4 documents" in at.sidebar.success[0].value
 
 
 def test_new_chat_empties_the_history(monkeypatch: pytest.MonkeyPatch, live_api: str) -> None:
-    at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
+    at = ask(open_app(monkeypatch, live_api), ANSWERABLE)
     assert len(at.chat_message) == 2
 
     at.sidebar.button(key="new_chat").click().run(timeout=TIMEOUT)
@@ -171,7 +154,7 @@ def test_new_chat_empties_the_history(monkeypatch: pytest.MonkeyPatch, live_api:
 def test_whitespace_input_adds_nothing_to_the_history(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), "   \n ")
+    at = ask(open_app(monkeypatch, live_api), "   \n ")
 
     assert not at.chat_message
     assert not at.error
@@ -180,7 +163,7 @@ def test_whitespace_input_adds_nothing_to_the_history(
 def test_app_shows_a_clear_error_when_the_api_url_is_invalid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    at = _app(monkeypatch, "localhost:8000")
+    at = open_app(monkeypatch, "localhost:8000")
 
     assert "CNAI_API_URL" in at.error[0].value
     assert at.chat_input[0].disabled
@@ -261,7 +244,7 @@ def test_client_stream_carries_the_server_message_and_names_the_url_when_down(
 def test_the_streamed_answer_is_shown_once_with_its_citations(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), ANSWERABLE)
+    at = ask(open_app(monkeypatch, live_api), ANSWERABLE)
 
     assistant = at.chat_message[1]
     first_sentence = ApiClient(live_api).ask(ANSWERABLE).answer.split(" [")[0]

@@ -7,33 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import DOCS
+from tests.ui.conftest import DOCS, TIMEOUT, ask, open_app
 from ui.app import FEEDBACK_THANKS, SEARCHED_FOR
 from ui.client import ApiClient
 from ui.examples import EXAMPLES
 from ui.index_page import INDEX_TITLE
 from ui.render import breadcrumb
 
-UI = Path(__file__).resolve().parents[2] / "ui"
 FIRST = "How does Multi-Instance GPU isolate workloads?"
 FOLLOW_UP = "And how does a pod request one?"
-TIMEOUT = 60
-
-
-def _app(monkeypatch: pytest.MonkeyPatch, api_url: str, page: str = "app.py") -> AppTest:
-    monkeypatch.setenv("CNAI_API_URL", api_url)
-    at = AppTest.from_file(str(UI / page), default_timeout=TIMEOUT)
-    at.run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    return at
-
-
-def _ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    return at
 
 
 def _searched(message) -> str:  # type: ignore[no-untyped-def]
@@ -45,10 +28,10 @@ def _searched(message) -> str:  # type: ignore[no-untyped-def]
 def test_a_follow_up_is_sent_with_the_chat_and_searched_with_the_first_question(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), FIRST)
+    at = ask(open_app(monkeypatch, live_api), FIRST)
     assert _searched(at.chat_message[1]) == f"{SEARCHED_FOR}“{FIRST}”"
 
-    at = _ask(at, FOLLOW_UP)
+    at = ask(at, FOLLOW_UP)
 
     searched = _searched(at.chat_message[3])
     # Only a request that carried the history can search the first question with the follow-up.
@@ -60,11 +43,11 @@ def test_a_follow_up_is_sent_with_the_chat_and_searched_with_the_first_question(
 def test_new_chat_starts_afresh_so_the_next_question_is_searched_alone(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), FIRST)
+    at = ask(open_app(monkeypatch, live_api), FIRST)
     at.sidebar.button(key="new_chat").click().run(timeout=TIMEOUT)
     assert not at.chat_message and at.button(key="example-0-0")  # the examples are back
 
-    at = _ask(at, FOLLOW_UP)
+    at = ask(at, FOLLOW_UP)
 
     assert _searched(at.chat_message[1]) == f"{SEARCHED_FOR}“{FOLLOW_UP}”"
 
@@ -72,7 +55,7 @@ def test_new_chat_starts_afresh_so_the_next_question_is_searched_alone(
 def test_thumbs_down_with_a_comment_is_stored_by_the_api(
     monkeypatch: pytest.MonkeyPatch, live_api: str, feedback_db: Path
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), FIRST)
+    at = ask(open_app(monkeypatch, live_api), FIRST)
     before = len(httpx.get(f"{live_api}/v1/feedback/export").json()["items"])
 
     at.feedback[0].set_value(0)  # 0 is thumbs down
@@ -94,7 +77,7 @@ def test_thumbs_down_with_a_comment_is_stored_by_the_api(
 def test_sending_feedback_without_a_rating_asks_for_one_and_stores_nothing(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), FIRST)
+    at = ask(open_app(monkeypatch, live_api), FIRST)
     before = len(httpx.get(f"{live_api}/v1/feedback/export").json()["items"])
 
     at.button(key="send-1").click().run(timeout=TIMEOUT)
@@ -106,7 +89,7 @@ def test_sending_feedback_without_a_rating_asks_for_one_and_stores_nothing(
 def test_empty_chat_offers_example_questions_by_persona_and_a_click_asks_one(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _app(monkeypatch, live_api)
+    at = open_app(monkeypatch, live_api)
     shown = "\n".join(m.value for m in at.markdown)
     for persona in EXAMPLES:
         assert f"**{persona}**" in shown
@@ -124,7 +107,7 @@ def test_empty_chat_offers_example_questions_by_persona_and_a_click_asks_one(
 def test_a_citation_opens_to_its_passage_with_the_cited_sentence_marked_and_a_breadcrumb(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _ask(_app(monkeypatch, live_api), FIRST)
+    at = ask(open_app(monkeypatch, live_api), FIRST)
 
     gpu = [e for e in at.chat_message[1].expander if "Sharing GPUs" in e.label][0]
     text = "\n".join(m.value for m in gpu.markdown)
@@ -139,7 +122,7 @@ def test_a_timeout_is_shown_as_a_warning_saying_the_api_may_be_busy(
     monkeypatch: pytest.MonkeyPatch, silent_url: str
 ) -> None:
     monkeypatch.setenv("CNAI_UI_TIMEOUT", "1")
-    at = _ask(_app(monkeypatch, silent_url), FIRST)
+    at = ask(open_app(monkeypatch, silent_url), FIRST)
 
     reply = at.chat_message[1]
     assert not reply.error and "did not answer within 1 s" in reply.warning[0].value
@@ -149,7 +132,7 @@ def test_an_invalid_timeout_setting_is_refused_with_what_to_set(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
     monkeypatch.setenv("CNAI_UI_TIMEOUT", "soon")
-    at = _app(monkeypatch, live_api)
+    at = open_app(monkeypatch, live_api)
 
     assert "CNAI_UI_TIMEOUT" in at.error[0].value and "seconds" in at.error[0].value
 
@@ -157,7 +140,7 @@ def test_an_invalid_timeout_setting_is_refused_with_what_to_set(
 def test_index_page_lists_the_documents_model_and_counts(
     monkeypatch: pytest.MonkeyPatch, live_api: str
 ) -> None:
-    at = _app(monkeypatch, live_api, "index_page.py")
+    at = open_app(monkeypatch, live_api, "index_page.py")
 
     assert at.title[0].value == INDEX_TITLE
     assert [m.value for m in at.metric][:1] == [str(len(DOCS))]
@@ -173,6 +156,6 @@ def test_index_page_lists_the_documents_model_and_counts(
 def test_index_page_without_an_api_shows_a_warning(
     monkeypatch: pytest.MonkeyPatch, closed_port_url: str
 ) -> None:
-    at = _app(monkeypatch, closed_port_url, "index_page.py")
+    at = open_app(monkeypatch, closed_port_url, "index_page.py")
 
     assert closed_port_url in at.warning[0].value and not at.error
