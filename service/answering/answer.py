@@ -11,6 +11,7 @@ import numpy as np
 from ingest.sentences import in_list
 from ingest.store import IndexVersion
 from service.answering import figures
+from service.answering.tuning import ANSWER, AnswerTuning
 from service.retrieval import Hit, content_words
 from service.vocabulary import Vocabulary
 
@@ -24,12 +25,7 @@ UNKNOWN_MESSAGE = (
 NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
-_MAX_WORDS = 110
-_SCORE_RANGE = 0.12  # how far below the best sentence a sentence may score and still be quoted
-_FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
-
-
-_LIST_ITEMS = 6
+_FIGURE_MARGIN = ANSWER.figure_margin  # the name screen reads; the value lives in tuning
 # "This page describes ..." names its document, not the sentence before.
 _POINTS_BACK = re.compile(
     r"(?:This|These|That|Those|It|They|Such|Each of (?:these|them)|Both)\b(?!-| (?:page|guide|"
@@ -92,8 +88,10 @@ class ExtractiveAnswerer:
         vocabulary: Vocabulary,
         max_sentences: int = 4,
         min_evidence: float = 0.2,
+        tuning: AnswerTuning = ANSWER,
     ) -> None:
         self.version = version
+        self.tuning = tuning
         self.vocabulary = vocabulary
         self.max_sentences = max_sentences
         self.min_evidence = min_evidence
@@ -156,7 +154,12 @@ class ExtractiveAnswerer:
         for i, (text, vec) in enumerate(zip(texts, vectors, strict=True)):
             overlap = len(words & content_words(text)) / len(words) if words else 0.0
             # The sentence itself, the passage it sits in (headings included) and the words shared.
-            score = 0.55 * float(cosine[i]) + 0.35 * hit.dense + 0.2 * overlap - 0.02 * rank
+            score = (
+                self.tuning.w_sentence * float(cosine[i])
+                + self.tuning.w_passage * hit.dense
+                + self.tuning.w_overlap * overlap
+                - self.tuning.w_rank * rank
+            )
             out.append(_Candidate(rank, i, text, vec, float(cosine[i]), score, listed[i]))
         return out
 
@@ -168,7 +171,7 @@ class ExtractiveAnswerer:
         one sentence that answers a little more.
         """
         ranked = sorted(candidates, key=lambda c: -c.score)
-        cutoff = ranked[0].score - _SCORE_RANGE
+        cutoff = ranked[0].score - self.tuning.score_range
         quotes = []
         for cand in ranked:
             if cand.score < cutoff:
@@ -181,11 +184,13 @@ class ExtractiveAnswerer:
         for _, cand, group in quotes:
             if picks >= self.max_sentences:
                 break
-            if cand in chosen or any(float(cand.vector @ c.vector) > 0.9 for c in chosen):
+            if cand in chosen or any(
+                float(cand.vector @ c.vector) > self.tuning.near_duplicate for c in chosen
+            ):
                 continue
             group = [c for c in group if c not in chosen]
             words = sum(len(c.text.split()) for c in chosen + group)
-            if chosen and words > _MAX_WORDS:
+            if chosen and words > self.tuning.max_words:
                 continue
             chosen += group
             picks += 1
@@ -222,8 +227,7 @@ class ExtractiveAnswerer:
             c for c in candidates if c.hit_rank == cand.hit_rank and c.position == cand.position - 1
         ]
 
-    @staticmethod
-    def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _items_after(self, cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
         """A sentence that introduces a list is only useful with the lines that follow it."""
         if not _opens_list(cand):
             return []
@@ -232,7 +236,7 @@ class ExtractiveAnswerer:
                 c
                 for c in candidates
                 if c.hit_rank == cand.hit_rank
-                and cand.position < c.position <= cand.position + _LIST_ITEMS
+                and cand.position < c.position <= cand.position + self.tuning.list_items
             ),
             key=lambda c: c.position,
         )
