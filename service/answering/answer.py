@@ -68,6 +68,13 @@ class _Candidate:
     in_list: bool = False  # opens a list item or goes on with one (ingest.sentences.in_list)
 
 
+def _stands_alone(cand: _Candidate) -> bool:
+    """Can the sentence open an answer: a statement (not a question, not a line introducing a
+    list) that does not point back to a sentence before it?"""
+    text = cand.text.strip()
+    return not text.rstrip("*_ ").endswith(("?", ":")) and not _POINTS_BACK.match(text)
+
+
 def _opens_list(cand: _Candidate) -> bool:
     """A line ending in ":" introduces the lines after it, a list or prose."""
     return cand.text.rstrip().endswith(":")
@@ -163,7 +170,7 @@ class ExtractiveAnswerer:
             out.append(_Candidate(rank, i, text, vec, float(cosine[i]), score, listed[i]))
         return out
 
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, candidates: list[_Candidate]) -> list[list[_Candidate]]:
         """The quotes that carry most of the answer within the word budget.
 
         A quote is a sentence with what it needs around it (see _quote). Each sentence in it is
@@ -180,9 +187,9 @@ class ExtractiveAnswerer:
             quotes.append((sum(max(0.0, c.score - cutoff) for c in group), cand, group))
         quotes.sort(key=lambda quote: -quote[0])
         chosen: list[_Candidate] = []
-        picks = 0
+        groups: list[list[_Candidate]] = []
         for _, cand, group in quotes:
-            if picks >= self.max_sentences:
+            if len(groups) >= self.max_sentences:
                 break
             if cand in chosen or any(
                 float(cand.vector @ c.vector) > self.tuning.near_duplicate for c in chosen
@@ -193,8 +200,8 @@ class ExtractiveAnswerer:
             if chosen and words > self.tuning.max_words:
                 continue
             chosen += group
-            picks += 1
-        return chosen
+            groups.append(group)
+        return groups
 
     def _quote(self, cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
         """``cand`` with the sentence it points back to or the list items it opens; a list item
@@ -244,8 +251,17 @@ class ExtractiveAnswerer:
             return list(takewhile(lambda c: c.in_list, after))
         return after  # it introduces prose
 
-    def _compose(self, chosen: list[_Candidate], hits: list[Hit]) -> Answer:
-        ordered = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
+    def _compose(self, groups: list[list[_Candidate]], hits: list[Hit]) -> Answer:
+        """The quotes as one cited answer, the quote that answers first.
+
+        The lead is the most valuable quote that opens on a sentence standing alone (see
+        _stands_alone); the others follow in passage order. A quote keeps its inner order, so
+        a list's intro stays before its items and a pointing-back sentence after its antecedent.
+        """
+        lead = next((g for g in groups if _stands_alone(g[0])), groups[0])
+        ordered = lead + sorted(
+            (c for g in groups if g is not lead for c in g), key=lambda c: (c.hit_rank, c.position)
+        )
         numbers: dict[int, int] = {}
         parts = []
         sentences = []
