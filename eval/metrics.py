@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eval.dataset import Gold
+from ingest.text import cited_sentences
 from service.answering.support import SUPPORTED
 
 _MARKUP = re.compile(r"[*_`]")
@@ -189,34 +190,9 @@ class Claim:
     cited: list[int] = field(default_factory=list)
 
 
-# A sentence ends after . ! or ? (plus closing quotes and any [n] markers), or after a run of
-# markers, when what follows starts a new sentence; markers right after the stop belong to it.
-_SENTENCE_END = re.compile(
-    r"(?:[.!?][\"')\]]*(?:\s*\[\d+\])*|(?:\s*\[\d+\])+)(?=\s+[\"'(\[*A-Z0-9-]|\s*$)"
-)
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_WORD = re.compile(r"\w")
-
-
 def answer_claims(answer: str) -> list[Claim]:
     """Split an answer into sentences; each keeps the numbers of its own [n] markers."""
-    claims: list[Claim] = []
-    cursor = 0
-    for match in _SENTENCE_END.finditer(answer):
-        _add_claim(claims, answer[cursor : match.end()])
-        cursor = match.end()
-    _add_claim(claims, answer[cursor:])
-    return claims
-
-
-def _add_claim(claims: list[Claim], part: str) -> None:
-    cited = [int(n) for n in _MARKER.findall(part)]
-    text = " ".join(_BULLET.sub("", _MARKER.sub("", part)).split())
-    if _WORD.search(text):
-        claims.append(Claim(text, cited))
-    elif cited and claims:
-        claims[-1].cited += cited  # a marker alone after the stop: it cites the sentence before
+    return [Claim(text, cited) for text, cited in cited_sentences(answer)]
 
 
 def faithfulness(support: np.ndarray) -> float | None:

@@ -8,11 +8,11 @@ from itertools import takewhile
 
 import numpy as np
 
-from ingest.sentences import in_list
 from ingest.store import IndexVersion
+from ingest.text import content_words, in_list
 from service.answering import figures
 from service.answering.tuning import ANSWER, AnswerTuning
-from service.retrieval import Hit, content_words
+from service.retrieval import Hit
 from service.vocabulary import Vocabulary
 
 ABSTAIN_MESSAGE = (
@@ -65,7 +65,7 @@ class _Candidate:
     vector: np.ndarray
     cosine: float
     score: float
-    in_list: bool = False  # opens a list item or goes on with one (ingest.sentences.in_list)
+    in_list: bool = False  # opens a list item or goes on with one (ingest.text.in_list)
 
 
 def _stands_alone(cand: _Candidate) -> bool:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.sentences import sentence_spans
+from ingest.text import sentence_spans
 from service.answering.answer import Answer, Sentence
 from service.answering.injection import instructs_model
 from service.answering.support import SUPPORTED, SupportScorer

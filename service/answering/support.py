@@ -11,9 +11,8 @@ import threading
 import numpy as np
 
 from ingest.embed import Embedder
-from ingest.sentences import sentence_spans
+from ingest.text import content_words, sentence_spans
 from service.answering.tuning import SUPPORT
-from service.retrieval import content_words
 
 SUPPORTED = SUPPORT.supported  # at or above this a sentence is supported by the passage
 
