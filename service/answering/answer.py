@@ -33,14 +33,17 @@ _POINTS_BACK = re.compile(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sentence:
     text: str  # without its [n] markers
     citations: list[int]  # the n of its markers, 1-based into Answer.citations
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
+    """An answer with everything the API returns; frozen, so it is built once with all fields
+    (the engine adds what only it knows, the mode and the queries, by ``dataclasses.replace``)."""
+
     text: str
     abstained: bool
     citations: list[Hit] = field(default_factory=list)  # citation n is citations[n - 1]
@@ -107,9 +110,7 @@ class ExtractiveAnswerer:
         screened = self.screen(question, qvec, hits)
         if isinstance(screened, Answer):
             return screened
-        answer = self._compose(self._select(screened.candidates), hits)
-        answer.evidence = screened.evidence
-        return answer
+        return self._compose(self._select(screened.candidates), hits, screened.evidence)
 
     def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | Screened:
         """The abstention the question calls for, or the sentences an answer may use.
@@ -251,7 +252,7 @@ class ExtractiveAnswerer:
             return list(takewhile(lambda c: c.in_list, after))
         return after  # it introduces prose
 
-    def _compose(self, groups: list[list[_Candidate]], hits: list[Hit]) -> Answer:
+    def _compose(self, groups: list[list[_Candidate]], hits: list[Hit], evidence: float) -> Answer:
         """The quotes as one cited answer, the quote that answers first.
 
         The lead is the most valuable quote that opens on a sentence standing alone (see
@@ -271,4 +272,10 @@ class ExtractiveAnswerer:
             parts.append(f"{text} [{n}]")
             sentences.append(Sentence(text, [n]))
         citations = [hits[rank] for rank in sorted(numbers, key=numbers.__getitem__)]
-        return Answer(" ".join(parts), abstained=False, citations=citations, sentences=sentences)
+        return Answer(
+            " ".join(parts),
+            abstained=False,
+            citations=citations,
+            sentences=sentences,
+            evidence=evidence,
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
@@ -141,7 +142,7 @@ def test_the_answer_leads_with_the_best_quote_that_stands_alone(
     statement = _candidate(1, 4, "MPS lets several processes share one GPU.", 0.7)
     groups = [[intro, *items], [question], [points_back], [statement]]
 
-    answer = engine.answerer._compose(groups, hits)
+    answer = engine.answerer._compose(groups, hits, 0.5)
 
     texts = [s.text for s in answer.sentences]
     # The list, the question and the sentence pointing back cannot open the answer.
@@ -160,6 +161,19 @@ def test_with_no_quote_that_stands_alone_the_best_quote_leads_in_its_own_order(
     item = _candidate(1, 2, "MIG", 0.8)
     question = _candidate(0, 0, "Why would services share a GPU?", 0.85)
 
-    answer = engine.answerer._compose([[intro, item], [question]], hits)
+    answer = engine.answerer._compose([[intro, item], [question]], hits, 0.5)
 
     assert [s.text for s in answer.sentences] == [intro.text, item.text, question.text]
+
+
+def test_an_answer_is_built_once_with_what_the_engine_knows(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder)
+
+    _, answer, _ = engine.run("how do operators split accelerators?", 1)
+
+    assert answer.mode == "extractive" and answer.retrieval_query
+    assert len(answer.support) == len(answer.sentences) and answer.evidence is not None
+    with pytest.raises(FrozenInstanceError):
+        answer.mode = "local"  # type: ignore[misc]
