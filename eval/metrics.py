@@ -195,16 +195,34 @@ def answer_claims(answer: str) -> list[Claim]:
     return [Claim(text, cited) for text, cited in cited_sentences(answer)]
 
 
-def faithfulness(support: np.ndarray) -> float | None:
-    """Share of answer sentences (rows) that some passage (column) supports; None for none."""
+def faithfulness(
+    support: np.ndarray,
+    cited: Sequence[Sequence[int | None]] | None = None,
+    threshold: float = SUPPORTED,
+) -> float | None:
+    """Share of answer sentences (rows) backed by a passage (column); None for none.
+
+    With ``cited``, a sentence with [n] markers is judged only on the passages it cites (a
+    marker naming no citation backs nothing), so a miscited sentence is not faithful; a
+    sentence without markers may be backed by any passage.
+    """
     if support.shape[0] == 0:
         return None
     if support.shape[1] == 0:
         return 0.0
-    return float((support.max(axis=1) >= SUPPORTED).mean())
+    backed = []
+    for i, row in enumerate(support):
+        cols = cited[i] if cited is not None else []
+        if cols:
+            backed.append(any(c is not None and row[c] >= threshold for c in cols))
+        else:
+            backed.append(bool(row.max() >= threshold))
+    return float(np.mean(backed))
 
 
-def citation_precision(cited: Sequence[Sequence[int | None]], support: np.ndarray) -> float | None:
+def citation_precision(
+    cited: Sequence[Sequence[int | None]], support: np.ndarray, threshold: float = SUPPORTED
+) -> float | None:
     """Share of cited sentences that a passage they cite supports.
 
     ``cited[i]`` lists the support columns sentence i's markers point at (None for a marker
@@ -215,6 +233,18 @@ def citation_precision(cited: Sequence[Sequence[int | None]], support: np.ndarra
     if not counted:
         return None
     good = sum(
-        any(c is not None and support[i, c] >= SUPPORTED for c in cols) for i, cols in counted
+        any(c is not None and support[i, c] >= threshold for c in cols) for i, cols in counted
     )
     return good / len(counted)
+
+
+def service_support(cited: Sequence[Sequence[int | None]], support: np.ndarray) -> float | None:
+    """Mean of what the service's SupportScorer gives each sentence on its best cited passage
+    (on any passage when it cites none): the service's own view, shown beside faithfulness."""
+    if support.shape[0] == 0 or support.shape[1] == 0:
+        return None
+    best = []
+    for i, row in enumerate(support):
+        cols = [c for c in cited[i] if c is not None]
+        best.append(float(row[cols].max()) if cols else (0.0 if cited[i] else float(row.max())))
+    return float(np.mean(best))
