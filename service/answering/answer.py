@@ -146,7 +146,9 @@ class ExtractiveAnswerer:
                 return decline(NO_FIGURE_MESSAGE, "no_figure")
         return Screened(candidates, evidence)
 
-    def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
+    def _score(
+        self, rank: int, hit: Hit, qvec: np.ndarray, words: frozenset[str]
+    ) -> list[_Candidate]:
         parts = [self.version.sentences(row) for row in hit.rows]
         texts = [text for part, _ in parts for text in part]
         if not texts:
