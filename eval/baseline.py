@@ -22,8 +22,8 @@ from ingest.embed import Embedder
 from ingest.errors import BadDocument
 from ingest.loaders import load_document
 from ingest.progress import Progress
-from ingest.sentences import sentence_spans
 from ingest.store import IndexVersion
+from ingest.text import sentence_spans
 from service.engine import Timer
 
 CHUNK_SIZE = 1000

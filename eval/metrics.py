@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eval.dataset import Gold
+from ingest.text import cited_sentences
 from service.answering.support import SUPPORTED
 
 _MARKUP = re.compile(r"[*_`]")
@@ -189,46 +190,39 @@ class Claim:
     cited: list[int] = field(default_factory=list)
 
 
-# A sentence ends after . ! or ? (plus closing quotes and any [n] markers), or after a run of
-# markers, when what follows starts a new sentence; markers right after the stop belong to it.
-_SENTENCE_END = re.compile(
-    r"(?:[.!?][\"')\]]*(?:\s*\[\d+\])*|(?:\s*\[\d+\])+)(?=\s+[\"'(\[*A-Z0-9-]|\s*$)"
-)
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_WORD = re.compile(r"\w")
-
-
 def answer_claims(answer: str) -> list[Claim]:
     """Split an answer into sentences; each keeps the numbers of its own [n] markers."""
-    claims: list[Claim] = []
-    cursor = 0
-    for match in _SENTENCE_END.finditer(answer):
-        _add_claim(claims, answer[cursor : match.end()])
-        cursor = match.end()
-    _add_claim(claims, answer[cursor:])
-    return claims
+    return [Claim(text, cited) for text, cited in cited_sentences(answer)]
 
 
-def _add_claim(claims: list[Claim], part: str) -> None:
-    cited = [int(n) for n in _MARKER.findall(part)]
-    text = " ".join(_BULLET.sub("", _MARKER.sub("", part)).split())
-    if _WORD.search(text):
-        claims.append(Claim(text, cited))
-    elif cited and claims:
-        claims[-1].cited += cited  # a marker alone after the stop: it cites the sentence before
+def faithfulness(
+    support: np.ndarray,
+    cited: Sequence[Sequence[int | None]] | None = None,
+    threshold: float = SUPPORTED,
+) -> float | None:
+    """Share of answer sentences (rows) backed by a passage (column); None for none.
 
-
-def faithfulness(support: np.ndarray) -> float | None:
-    """Share of answer sentences (rows) that some passage (column) supports; None for none."""
+    With ``cited``, a sentence with [n] markers is judged only on the passages it cites (a
+    marker naming no citation backs nothing), so a miscited sentence is not faithful; a
+    sentence without markers may be backed by any passage.
+    """
     if support.shape[0] == 0:
         return None
     if support.shape[1] == 0:
         return 0.0
-    return float((support.max(axis=1) >= SUPPORTED).mean())
+    backed = []
+    for i, row in enumerate(support):
+        cols = cited[i] if cited is not None else []
+        if cols:
+            backed.append(any(c is not None and row[c] >= threshold for c in cols))
+        else:
+            backed.append(bool(row.max() >= threshold))
+    return float(np.mean(backed))
 
 
-def citation_precision(cited: Sequence[Sequence[int | None]], support: np.ndarray) -> float | None:
+def citation_precision(
+    cited: Sequence[Sequence[int | None]], support: np.ndarray, threshold: float = SUPPORTED
+) -> float | None:
     """Share of cited sentences that a passage they cite supports.
 
     ``cited[i]`` lists the support columns sentence i's markers point at (None for a marker
@@ -239,6 +233,18 @@ def citation_precision(cited: Sequence[Sequence[int | None]], support: np.ndarra
     if not counted:
         return None
     good = sum(
-        any(c is not None and support[i, c] >= SUPPORTED for c in cols) for i, cols in counted
+        any(c is not None and support[i, c] >= threshold for c in cols) for i, cols in counted
     )
     return good / len(counted)
+
+
+def service_support(cited: Sequence[Sequence[int | None]], support: np.ndarray) -> float | None:
+    """Mean of what the service's SupportScorer gives each sentence on its best cited passage
+    (on any passage when it cites none): the service's own view, shown beside faithfulness."""
+    if support.shape[0] == 0 or support.shape[1] == 0:
+        return None
+    best = []
+    for i, row in enumerate(support):
+        cols = [c for c in cited[i] if c is not None]
+        best.append(float(row[cols].max()) if cols else (0.0 if cited[i] else float(row.max())))
+    return float(np.mean(best))

@@ -23,9 +23,14 @@ DEFINITIONS = """\
   first?). **token_f1**:
   SQuAD token F1 against the reference answer (lower case, no punctuation or articles, citation
   markers removed). An abstention on an answerable question scores 0 on both.
-- **faithfulness**: share of answer sentences that some retrieved passage supports
-  (`SupportScorer` ≥ `SUPPORTED`). **citation_precision**: share of `[n]`-cited sentences that a
-  passage they cite supports. Neither applies to abstentions or answers with no sentence.
+- **faithfulness**: share of answer sentences backed by a passage they cite (any retrieved
+  passage for a sentence without a marker), by the evaluation's own scorer
+  (`eval/faithfulness.py`: content words found in order, and every number and name of the
+  sentence in the passage; ≥ `FAITHFUL`), which shares no code with the service's
+  `SupportScorer`. **citation_precision**: share of `[n]`-cited sentences that a passage they
+  cite backs, by the same scorer. **service_support**: the mean support the service's own
+  `SupportScorer` gives each sentence on its cited passages, for comparison (a quote scores 1.0
+  by construction). None applies to abstentions or answers with no sentence.
 - **abstention precision / recall**: unanswerable questions are the positives.
   **false_abstention_rate**: share of answerable questions the assistant refused.
 - **fallback_rate**: share of answers where a generative backend fell back to the

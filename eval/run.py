@@ -10,6 +10,7 @@ from typing import Any
 
 from eval import metrics as m
 from eval.dataset import Question, load_questions
+from eval.faithfulness import FAITHFUL, faithfulness_matrix
 from eval.judge import Judge
 from eval.runners import EngineRunner, Passage, Runner, RunOutput
 from ingest.progress import Progress
@@ -23,6 +24,7 @@ ANSWER = (
     "token_f1",
     "faithfulness",
     "citation_precision",
+    "service_support",
 )
 JUDGE = ("judge_correctness", "judge_groundedness")
 METRICS = RETRIEVAL + ANSWER + JUDGE
@@ -99,7 +101,9 @@ def reference_scores(q: Question, out: RunOutput) -> dict[str, float]:
 
 
 def grounding_scores(out: RunOutput, scorer: SupportScorer) -> dict[str, float]:
-    """Faithfulness and citation precision of an answer; none for an abstention."""
+    """Faithfulness and citation precision by the evaluation's own scorer (eval.faithfulness),
+    and the service's support of the same sentences (SupportScorer) to compare; none for an
+    abstention."""
     if out.abstained:
         return {}
     claims = m.answer_claims(out.answer)
@@ -113,14 +117,18 @@ def grounding_scores(out: RunOutput, scorer: SupportScorer) -> dict[str, float]:
             column[c.chunk_id] = len(passages)
             passages.append(c)
         cited_columns.append(column[c.chunk_id])
-    support = scorer.score([c.text for c in claims], [p.text for p in passages])
+    texts = [c.text for c in claims]
+    backed = faithfulness_matrix(texts, [p.text for p in passages])
     cited = [
         [cited_columns[n - 1] if 1 <= n <= len(cited_columns) else None for n in c.cited]
         for c in claims
     ]
     scores = {
-        "faithfulness": m.faithfulness(support),
-        "citation_precision": m.citation_precision(cited, support),
+        "faithfulness": m.faithfulness(backed, cited, FAITHFUL),
+        "citation_precision": m.citation_precision(cited, backed, FAITHFUL),
+        "service_support": m.service_support(
+            cited, scorer.score(texts, [p.text for p in passages])
+        ),
     }
     return {k: v for k, v in scores.items() if v is not None}
 

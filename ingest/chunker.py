@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.documents import Segment, SourceDocument
+from ingest.text import FENCE, HEADING
 
 TokenCounter = Callable[[str], int]
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 SUBHEADING = "### "  # opens the heading of a small section packed into a chunk with others
 
 
@@ -60,10 +59,10 @@ def split_sections(markdown: str) -> Iterator[tuple[list[str], str]]:
     body: list[str] = []
     fence: str | None = None
     for line in markdown.splitlines():
-        marker = _FENCE.match(line)
+        marker = FENCE.match(line)
         if marker:
             fence = None if fence == marker.group(1) else (fence or marker.group(1))
-        heading = None if fence or marker else _HEADING.match(line)
+        heading = None if fence or marker else HEADING.match(line)
         if heading:
             yield [t for _, t in path], "\n".join(body)
             level = len(heading.group(1))
@@ -86,7 +85,7 @@ def split_blocks(text: str) -> list[str]:
         current.clear()
 
     for line in text.splitlines():
-        marker = _FENCE.match(line)
+        marker = FENCE.match(line)
         if fence:
             current.append(line)
             if marker and marker.group(1) == fence:

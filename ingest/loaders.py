@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from ingest.documents import Segment, SourceDocument
 from ingest.errors import BadDocument
+from ingest.text import RAW_FENCE
 
 # Raise when a change to the loaders (or the sentence splitter) changes what is indexed for
 # documents already indexed: an older index is then re-chunked and re-embedded in full.
@@ -85,7 +86,6 @@ def _decode(data: bytes, rel_path: str) -> str:
 # --- Markdown / MDX -------------------------------------------------------------------------
 
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\n(.*?)^\1[ \t]*$\n?", re.S | re.M)
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _KIND_FROM_TYPE = {"whitepapers": "whitepaper", "whitepaper": "whitepaper", "news": "news"}
 
 # Removed before code spans are set aside: HTML/MDX comments, <script>/<style>, Hugo shortcodes
@@ -167,7 +167,7 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
     run: list[str] = []
     fence = ""
     for line in text.split("\n"):
-        match = None if fence else _FENCE.match(line)
+        match = None if fence else RAW_FENCE.match(line)
         stripped = line.strip()
         # A backtick fence's info string cannot contain backticks; "```x```" is inline code.
         if match and not (match[1][0] == "`" and "`" in stripped[len(match[1]) :]):

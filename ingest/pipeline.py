@@ -14,7 +14,6 @@ from ingest.embed import DEFAULT_POOLING, Embedder, SentencePooling
 from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
-from ingest.sentences import sentence_spans
 from ingest.store import (
     POOLED,
     STANDALONE,
@@ -26,6 +25,7 @@ from ingest.store import (
     locked,
     write_version,
 )
+from ingest.text import sentence_spans
 
 log = logging.getLogger(__name__)
 

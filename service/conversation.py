@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ingest.text import QUESTION_WORDS
 from service.llm import LLM
 from service.prompts import rewrite_messages
 
@@ -28,16 +29,6 @@ _DUMMY_IT = re.compile(
     re.I,
 )
 _POSSESSIVES = {"its", "their"}
-_STOP = {
-    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "done", "each", "else", "explain",
-    "for", "from", "get", "give", "had", "has", "have", "how", "i", "if", "in", "into", "is",
-    "it", "its", "me", "more", "most", "my", "need", "of", "on", "one", "or", "other", "our",
-    "please", "should", "so", "some", "such", "tell", "than", "that", "the", "their", "them",
-    "then", "there", "these", "they", "this", "those", "to", "use", "used", "was", "we", "were",
-    "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you",
-    "your",
-}  # fmt: skip
 _MAX_TOPIC_WORDS = 6
 
 
@@ -52,13 +43,13 @@ def depends_on_history(question: str) -> bool:
         return True
     # "this" and "that" also introduce a noun ("a service that scales"): only a question with
     # little of its own to say leans on them.
-    own = [w for w in words if w not in _STOP and w not in {"long", "much", "many"}]
+    own = [w for w in words if w not in QUESTION_WORDS and w not in {"long", "much", "many"}]
     return any(w in {"that", "this"} for w in words) and len(own) <= 2
 
 
 def topic(question: str) -> str:
     """The key words of a question: its names if it has any, else its content words."""
-    words = [w for w in _WORD.findall(question) if w.lower() not in _STOP]
+    words = [w for w in _WORD.findall(question) if w.lower() not in QUESTION_WORDS]
     names = [w for w in words if any(c.isupper() or c.isdigit() for c in w)]
     # A capital at the start of the sentence does not make a name.
     first = _WORD.findall(question)[:1]

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -292,12 +292,14 @@ class Engine:
             if stats.first_token_s is not None:
                 timer.ms["first_token"] = round(stats.first_token_s * 1000, 2)
                 timer.ms["generate"] = round(stats.total_s * 1000, 2)
-        if answer.sentences and not answer.support:
+        support = answer.support
+        if answer.sentences and not support:
             with timer.stage("support"):
-                answer.support = support_of(answer, self.scorer)
-        answer.mode = mode
-        answer.retrieval_query = query
-        answer.retrieval_queries = searched
+                support = support_of(answer, self.scorer)
+        # What only the engine knows goes in once, into a new (frozen) Answer.
+        answer = replace(
+            answer, support=support, mode=mode, retrieval_query=query, retrieval_queries=searched
+        )
         if llm is None:
             if not answer.sentences:
                 yield answer.text

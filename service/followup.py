@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.text import MARKER
 from service.conversation import Turn, depends_on_history
 
 CONTEXT_TURNS = 2  # earlier user questions joined to the follow-up
@@ -29,7 +30,6 @@ RRF_K = 60  # rank constant of the fusion, as in the retriever
 # A name: a word with a capital or digit after its first letter (KServe, vLLM, H100), or a
 # capitalised word not at the start of a sentence.
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9+.-]*[A-Za-z0-9+]|\b[a-z]+[A-Z0-9][\w+.-]*")
-_MARKER = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def queries(question: str, history: Sequence[Turn]) -> list[Query]:
     answers = [text for role, text in history if role == "assistant" and text.strip()]
     if answers:
         own = question.lower()
-        last = re.sub(r"\s+", " ", _MARKER.sub(" ", answers[-1]))
+        last = re.sub(r"\s+", " ", MARKER.sub(" ", answers[-1]))
         names = [n for n in _NAME.findall(last) if n.lower() not in own]
         chosen = list(dict.fromkeys(names))[:MAX_NAMES]
         if chosen:

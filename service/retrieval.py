@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Protocol
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from ingest.chunker import SUBHEADING, Chunk
 from ingest.embed import Embedder
 from ingest.store import IndexVersion
+from ingest.text import STEMMER, STOP_WORDS, tokenize
 from service.rerankers import Reranker, blend
 
-_STEMMER = Stemmer.Stemmer("english")
 _MERGE_SPAN = 2  # chunks per passage at most
 # A code block or table alone has no sentence to quote, and its cosine rests on its headings:
 # it stands in for its own best sentence, less this margin.
@@ -67,12 +64,6 @@ class FaissDense:
         return dense, [i for i in dense if allowed is None or allowed[i]][:pool]
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
-    )
-
-
 class HybridRetriever:
     def __init__(
         self,
@@ -109,8 +100,8 @@ class HybridRetriever:
             self._bm25.index(
                 bm25s.tokenize(
                     [c.embed_text for c in self.chunks],
-                    stopwords="en",
-                    stemmer=_STEMMER,
+                    stopwords=STOP_WORDS,
+                    stemmer=STEMMER,
                     show_progress=False,
                 ),
                 show_progress=False,
@@ -308,14 +299,3 @@ class HeadingMatch:
         return {
             row: sum(w for t, w in weights.items() if t in self.words[row]) / total for row in rows
         }
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-# The index's sentences come back query after query, and bm25s.tokenize costs ~0.1 ms of fixed
-# overhead a call: /v1/ask spent 15% of its time here before this cache (pyinstrument, issue 17).
-@lru_cache(maxsize=32768)
-def content_words(text: str) -> frozenset[str]:
-    """Stemmed words without stop words, for lexical overlap (frozen: the result is shared)."""
-    return frozenset(tokenize([text])[0]) if _WORD.search(text.lower()) else frozenset()

@@ -8,10 +8,11 @@ from itertools import takewhile
 
 import numpy as np
 
-from ingest.sentences import in_list
 from ingest.store import IndexVersion
+from ingest.text import content_words, in_list
 from service.answering import figures
-from service.retrieval import Hit, content_words
+from service.answering.tuning import ANSWER, AnswerTuning
+from service.retrieval import Hit
 from service.vocabulary import Vocabulary
 
 ABSTAIN_MESSAGE = (
@@ -24,12 +25,7 @@ UNKNOWN_MESSAGE = (
 NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
-_MAX_WORDS = 110
-_SCORE_RANGE = 0.12  # how far below the best sentence a sentence may score and still be quoted
-_FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
-
-
-_LIST_ITEMS = 6
+_FIGURE_MARGIN = ANSWER.figure_margin  # the name screen reads; the value lives in tuning
 # "This page describes ..." names its document, not the sentence before.
 _POINTS_BACK = re.compile(
     r"(?:This|These|That|Those|It|They|Such|Each of (?:these|them)|Both)\b(?!-| (?:page|guide|"
@@ -37,14 +33,17 @@ _POINTS_BACK = re.compile(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sentence:
     text: str  # without its [n] markers
     citations: list[int]  # the n of its markers, 1-based into Answer.citations
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
+    """An answer with everything the API returns; frozen, so it is built once with all fields
+    (the engine adds what only it knows, the mode and the queries, by ``dataclasses.replace``)."""
+
     text: str
     abstained: bool
     citations: list[Hit] = field(default_factory=list)  # citation n is citations[n - 1]
@@ -69,7 +68,14 @@ class _Candidate:
     vector: np.ndarray
     cosine: float
     score: float
-    in_list: bool = False  # opens a list item or goes on with one (ingest.sentences.in_list)
+    in_list: bool = False  # opens a list item or goes on with one (ingest.text.in_list)
+
+
+def _stands_alone(cand: _Candidate) -> bool:
+    """Can the sentence open an answer: a statement (not a question, not a line introducing a
+    list) that does not point back to a sentence before it?"""
+    text = cand.text.strip()
+    return not text.rstrip("*_ ").endswith(("?", ":")) and not _POINTS_BACK.match(text)
 
 
 def _opens_list(cand: _Candidate) -> bool:
@@ -92,8 +98,10 @@ class ExtractiveAnswerer:
         vocabulary: Vocabulary,
         max_sentences: int = 4,
         min_evidence: float = 0.2,
+        tuning: AnswerTuning = ANSWER,
     ) -> None:
         self.version = version
+        self.tuning = tuning
         self.vocabulary = vocabulary
         self.max_sentences = max_sentences
         self.min_evidence = min_evidence
@@ -102,9 +110,7 @@ class ExtractiveAnswerer:
         screened = self.screen(question, qvec, hits)
         if isinstance(screened, Answer):
             return screened
-        answer = self._compose(self._select(screened.candidates), hits)
-        answer.evidence = screened.evidence
-        return answer
+        return self._compose(self._select(screened.candidates), hits, screened.evidence)
 
     def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | Screened:
         """The abstention the question calls for, or the sentences an answer may use.
@@ -140,7 +146,9 @@ class ExtractiveAnswerer:
                 return decline(NO_FIGURE_MESSAGE, "no_figure")
         return Screened(candidates, evidence)
 
-    def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
+    def _score(
+        self, rank: int, hit: Hit, qvec: np.ndarray, words: frozenset[str]
+    ) -> list[_Candidate]:
         parts = [self.version.sentences(row) for row in hit.rows]
         texts = [text for part, _ in parts for text in part]
         if not texts:
@@ -156,11 +164,16 @@ class ExtractiveAnswerer:
         for i, (text, vec) in enumerate(zip(texts, vectors, strict=True)):
             overlap = len(words & content_words(text)) / len(words) if words else 0.0
             # The sentence itself, the passage it sits in (headings included) and the words shared.
-            score = 0.55 * float(cosine[i]) + 0.35 * hit.dense + 0.2 * overlap - 0.02 * rank
+            score = (
+                self.tuning.w_sentence * float(cosine[i])
+                + self.tuning.w_passage * hit.dense
+                + self.tuning.w_overlap * overlap
+                - self.tuning.w_rank * rank
+            )
             out.append(_Candidate(rank, i, text, vec, float(cosine[i]), score, listed[i]))
         return out
 
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, candidates: list[_Candidate]) -> list[list[_Candidate]]:
         """The quotes that carry most of the answer within the word budget.
 
         A quote is a sentence with what it needs around it (see _quote). Each sentence in it is
@@ -168,7 +181,7 @@ class ExtractiveAnswerer:
         one sentence that answers a little more.
         """
         ranked = sorted(candidates, key=lambda c: -c.score)
-        cutoff = ranked[0].score - _SCORE_RANGE
+        cutoff = ranked[0].score - self.tuning.score_range
         quotes = []
         for cand in ranked:
             if cand.score < cutoff:
@@ -177,19 +190,21 @@ class ExtractiveAnswerer:
             quotes.append((sum(max(0.0, c.score - cutoff) for c in group), cand, group))
         quotes.sort(key=lambda quote: -quote[0])
         chosen: list[_Candidate] = []
-        picks = 0
+        groups: list[list[_Candidate]] = []
         for _, cand, group in quotes:
-            if picks >= self.max_sentences:
+            if len(groups) >= self.max_sentences:
                 break
-            if cand in chosen or any(float(cand.vector @ c.vector) > 0.9 for c in chosen):
+            if cand in chosen or any(
+                float(cand.vector @ c.vector) > self.tuning.near_duplicate for c in chosen
+            ):
                 continue
             group = [c for c in group if c not in chosen]
             words = sum(len(c.text.split()) for c in chosen + group)
-            if chosen and words > _MAX_WORDS:
+            if chosen and words > self.tuning.max_words:
                 continue
             chosen += group
-            picks += 1
-        return chosen
+            groups.append(group)
+        return groups
 
     def _quote(self, cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
         """``cand`` with the sentence it points back to or the list items it opens; a list item
@@ -222,8 +237,7 @@ class ExtractiveAnswerer:
             c for c in candidates if c.hit_rank == cand.hit_rank and c.position == cand.position - 1
         ]
 
-    @staticmethod
-    def _items_after(cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _items_after(self, cand: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
         """A sentence that introduces a list is only useful with the lines that follow it."""
         if not _opens_list(cand):
             return []
@@ -232,7 +246,7 @@ class ExtractiveAnswerer:
                 c
                 for c in candidates
                 if c.hit_rank == cand.hit_rank
-                and cand.position < c.position <= cand.position + _LIST_ITEMS
+                and cand.position < c.position <= cand.position + self.tuning.list_items
             ),
             key=lambda c: c.position,
         )
@@ -240,8 +254,17 @@ class ExtractiveAnswerer:
             return list(takewhile(lambda c: c.in_list, after))
         return after  # it introduces prose
 
-    def _compose(self, chosen: list[_Candidate], hits: list[Hit]) -> Answer:
-        ordered = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
+    def _compose(self, groups: list[list[_Candidate]], hits: list[Hit], evidence: float) -> Answer:
+        """The quotes as one cited answer, the quote that answers first.
+
+        The lead is the most valuable quote that opens on a sentence standing alone (see
+        _stands_alone); the others follow in passage order. A quote keeps its inner order, so
+        a list's intro stays before its items and a pointing-back sentence after its antecedent.
+        """
+        lead = next((g for g in groups if _stands_alone(g[0])), groups[0])
+        ordered = lead + sorted(
+            (c for g in groups if g is not lead for c in g), key=lambda c: (c.hit_rank, c.position)
+        )
         numbers: dict[int, int] = {}
         parts = []
         sentences = []
@@ -251,4 +274,10 @@ class ExtractiveAnswerer:
             parts.append(f"{text} [{n}]")
             sentences.append(Sentence(text, [n]))
         citations = [hits[rank] for rank in sorted(numbers, key=numbers.__getitem__)]
-        return Answer(" ".join(parts), abstained=False, citations=citations, sentences=sentences)
+        return Answer(
+            " ".join(parts),
+            abstained=False,
+            citations=citations,
+            sentences=sentences,
+            evidence=evidence,
+        )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.sentences import sentence_spans
+from ingest.text import sentence_spans
 from service.answering.answer import Answer, Sentence
 from service.answering.injection import instructs_model
 from service.answering.support import SUPPORTED, SupportScorer
@@ -108,7 +108,7 @@ class CitationChecker:
         self.support.append(round(float(max(scores[i] for i in keep)), 4))
         return render(self.sentences[-1])
 
-    def answer(self, mode: str) -> Answer:
+    def answer(self, mode: str, evidence: float | None = None) -> Answer:
         return Answer(
             " ".join(render(s) for s in self.sentences),
             abstained=False,
@@ -117,6 +117,7 @@ class CitationChecker:
             support=list(self.support),
             mode=mode,
             dropped=self.dropped,
+            evidence=evidence,
         )
 
 

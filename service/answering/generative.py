@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -73,12 +74,9 @@ class GenerativeAnswerer:
         if cancel.is_set():
             return
         if checker.sentences:
-            answer = checker.answer(llm.name)
-            answer.evidence = screened.evidence
-            yield answer
+            yield checker.answer(llm.name, screened.evidence)
             return
-        fallback = self.extractive.answer(question, qvec, hits)
-        fallback.fallback = True
-        fallback.dropped = checker.dropped
+        extractive = self.extractive.answer(question, qvec, hits)
+        fallback = replace(extractive, fallback=True, dropped=checker.dropped)
         yield fallback.text
         yield fallback

@@ -11,10 +11,10 @@ import threading
 import numpy as np
 
 from ingest.embed import Embedder
-from ingest.sentences import sentence_spans
-from service.retrieval import content_words
+from ingest.text import content_words, sentence_spans
+from service.answering.tuning import SUPPORT
 
-SUPPORTED = 0.5  # a sentence at or above this is taken as supported by the passage
+SUPPORTED = SUPPORT.supported  # at or above this a sentence is supported by the passage
 
 
 class SupportScorer:
@@ -53,7 +53,8 @@ class SupportScorer:
                 if quoted[i, j]:
                     continue
                 overlap = len(w & passage_words[j]) / len(w) if w else 0.0
-                out[i, j] = 0.5 * max(0.0, float(cosine[i])) + 0.5 * overlap
+                mix = SUPPORT.w_cosine
+                out[i, j] = mix * max(0.0, float(cosine[i])) + (1 - mix) * overlap
         return out
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ingest.embed import Embedder, SentencePooling, pool_spans
-from ingest.sentences import sentence_spans
+from ingest.text import sentence_spans
 
 # Four "tokens" of a text "[CLS] ab cd ef [SEP] <pad>": characters 0-2, 3-5, 6-8; specials and
 # padding have empty offsets or a zero mask, as a fast tokenizer and its padding give them.

@@ -12,7 +12,6 @@ import pytest
 
 from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
-from ingest.sentences import sentence_spans
 from ingest.store import (
     FORMAT_VERSION,
     Embedded,
@@ -22,6 +21,7 @@ from ingest.store import (
     sha256_of,
     write_version,
 )
+from ingest.text import sentence_spans
 
 DIM = 8
 

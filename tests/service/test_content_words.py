@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.retrieval import content_words, tokenize
+from ingest.text import content_words, tokenize
 
 
 def test_content_words_match_the_tokenizer_and_are_computed_once() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
-from ingest.sentences import sentence_spans
+from ingest.text import sentence_spans
 from service import schemas
 from service.answering.injection import instructs_model
 from service.engine import Engine

@@ -7,8 +7,9 @@ from pathlib import Path
 from ingest.chunker import Chunk
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
+from ingest.text import tokenize
 from service.engine import Engine
-from service.retrieval import HeadingMatch, tokenize
+from service.retrieval import HeadingMatch
 from service.settings import ServiceSettings
 
 COPY = (

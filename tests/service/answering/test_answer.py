@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from ingest.embed import Embedder
 from ingest.pipeline import ingest
+from service.answering.answer import _Candidate
 from service.engine import Engine
+from service.retrieval import Hit
 from service.settings import ServiceSettings
 
 NOTE = """# Sharing GPUs
@@ -112,3 +118,62 @@ def test_a_list_item_is_quoted_with_the_line_that_introduces_its_list(
 
     assert answer.text.startswith("Three mechanisms let several services share one GPU:")
     assert "**MPS**" in answer.text
+
+
+def _two_passages(engine: Engine) -> list[Hit]:
+    """Two retrieved passages (the note is one chunk, so the second is a copy of the first)."""
+    hit = engine.run("sharing a GPU", 1)[0][0]
+    return [hit, replace(hit, score=hit.score - 0.1)]
+
+
+def _candidate(rank: int, position: int, text: str, score: float) -> _Candidate:
+    return _Candidate(rank, position, text, np.zeros(4, dtype=np.float32), score, score)
+
+
+def test_the_answer_leads_with_the_best_quote_that_stands_alone(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder, MECHANISMS)
+    hits = _two_passages(engine)
+    intro = _candidate(0, 1, "Three mechanisms let several services share one GPU:", 0.9)
+    items = [_candidate(0, 2, "Time-slicing", 0.8), _candidate(0, 3, "MIG", 0.8)]
+    question = _candidate(0, 0, "Why would services share a GPU?", 0.85)
+    points_back = _candidate(1, 1, "It partitions one GPU into isolated instances.", 0.84)
+    statement = _candidate(1, 4, "MPS lets several processes share one GPU.", 0.7)
+    groups = [[intro, *items], [question], [points_back], [statement]]
+
+    answer = engine.answerer._compose(groups, hits, 0.5)
+
+    texts = [s.text for s in answer.sentences]
+    # The list, the question and the sentence pointing back cannot open the answer.
+    assert texts[0] == statement.text
+    assert answer.sentences[0].citations == [1] and answer.citations[0] is hits[1]
+    # The rest follow in passage order, the list's intro before its items.
+    assert texts[1:] == [question.text, intro.text, "Time-slicing", "MIG", points_back.text]
+
+
+def test_with_no_quote_that_stands_alone_the_best_quote_leads_in_its_own_order(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder, MECHANISMS)
+    hits = _two_passages(engine)
+    intro = _candidate(1, 1, "Three mechanisms let several services share one GPU:", 0.9)
+    item = _candidate(1, 2, "MIG", 0.8)
+    question = _candidate(0, 0, "Why would services share a GPU?", 0.85)
+
+    answer = engine.answerer._compose([[intro, item], [question]], hits, 0.5)
+
+    assert [s.text for s in answer.sentences] == [intro.text, item.text, question.text]
+
+
+def test_an_answer_is_built_once_with_what_the_engine_knows(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    engine = _engine(tmp_path, embedder)
+
+    _, answer, _ = engine.run("how do operators split accelerators?", 1)
+
+    assert answer.mode == "extractive" and answer.retrieval_query
+    assert len(answer.support) == len(answer.sentences) and answer.evidence is not None
+    with pytest.raises(FrozenInstanceError):
+        answer.mode = "local"  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.sentences import in_list, sentence_spans
+from ingest.text import in_list, sentence_spans
 
 
 def sentences(text: str) -> list[str]:
