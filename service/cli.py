@@ -19,12 +19,14 @@ from service.cli_support import (
     IndexOpt,
     MilvusUriOpt,
     StoreOpt,
+    check_listen,
     err,
     load_engine,
     out,
     overrides,
     run,
     validated,
+    writable_index,
 )
 
 app = typer.Typer(
@@ -97,6 +99,7 @@ def ingest(
             raise BadInput("--address is for --engine ray")
         backend = ServiceSettings(**overrides(index=index, store=store, milvus_uri=milvus_uri))
         discover(paths)  # bad paths fail before the model takes seconds to load
+        writable_index(settings.index)
         embedder = Embedder(settings.embedding_model, threads=settings.threads)
         builder = None
         if engine == "ray":
@@ -218,6 +221,7 @@ def serve(
             milvus_uri=milvus_uri,
         )
         settings = ServiceSettings(**given)
+        check_listen(settings.host, settings.port)
         err.print(
             f"API on http://{settings.host}:{settings.port} (docs at /docs), "
             f"answers: {settings.answerer}"
