@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException  # what request.form() raises, not fastapi's
 
 from ingest.errors import BadInput
 from service.ingest_jobs import IngestFolder, IngestJob, IngestJobs, UploadTooLarge
