@@ -69,7 +69,7 @@ eval: $(VENV)/.installed ## Evaluate on cnai_dev over ../shared/corpus/cnai (rep
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
 	$(BIN)/cnai eval --dataset eval/datasets/cnai_dev.jsonl --index var/index-cnai --out var/eval/cnai_dev
 
-bench: $(VENV)/.installed ## cnai bench: serving, throughput, memory, scaling (report in var/bench/)
+bench: $(VENV)/.installed ## cnai bench: serving, throughput, load, memory, scaling (report in var/bench/)
 	$(BIN)/cnai ingest $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --index var/index-cnai
 	$(BIN)/cnai bench --index var/index-cnai --corpus $${CNAI_SHARED_CORPUS:-../shared/corpus}/cnai --out var/bench
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +125,11 @@ class Embedder:
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
+        # The fast tokenizer keeps padding and truncation as state that each call sets: two
+        # threads at once (the API's worker threads) can leave a batch unpadded, so every use
+        # of the tokenizer or the model holds this lock. Re-entrant: embed_with_sentences
+        # calls embed. Torch already uses every core for one call, so little is lost.
+        self._lock = threading.RLock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -131,10 +137,12 @@ class Embedder:
         return self._model
 
     def word_pieces(self, text: str) -> list[str]:
-        return list(self._tokenizer.tokenize(text))
+        with self._lock:
+            return list(self._tokenizer.tokenize(text))
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
+        with self._lock:
+            return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def embed(
         self, texts: list[str], batch_size: int = 32, progress: Progress | None = None
@@ -147,12 +155,13 @@ class Embedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            out[rows] = self._model.encode(
-                [texts[i] for i in rows],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-            )
+            with self._lock:
+                out[rows] = self._model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
             if progress:
                 progress.advance(len(rows))
         return out
@@ -189,14 +198,15 @@ class Embedder:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             # The tokenizer call SentenceTransformer.preprocess makes, plus character offsets.
-            features = self._tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation="longest_first",
-                max_length=self.max_tokens,
-                return_offsets_mapping=True,
-                return_tensors="pt",
-            )
+            with self._lock:
+                features = self._tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_tokens,
+                    return_offsets_mapping=True,
+                    return_tensors="pt",
+                )
             offsets = features.pop("offset_mapping")
             with torch.inference_mode():
                 out = self._model.forward(dict(features))
@@ -220,5 +230,6 @@ class Embedder:
         return vecs, sent
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        with self._lock:
+            vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vec[0], dtype=np.float32)

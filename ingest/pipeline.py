@@ -119,6 +119,7 @@ def ingest(
             "found no supported files in "
             + ", ".join(map(str, paths))
             + f" (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+            + "".join(f"; skipped {reason}" for reason in report.skipped)
         )
     with locked(index):
         return _ingest(

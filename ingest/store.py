@@ -85,7 +85,9 @@ class Manifest:
             data = json.loads(path.read_text())
             manifest = cls(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise IndexMismatch(f"unreadable manifest {path} ({exc})") from exc
+            raise IndexMismatch(
+                f"unreadable manifest {path} ({exc}); {_rebuild_hint(path.parent.parent)}"
+            ) from exc
         if manifest.format_version != FORMAT_VERSION:
             raise IndexMismatch(
                 f"index format {manifest.format_version} at {path.parent}, this version reads "

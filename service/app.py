@@ -18,6 +18,7 @@ from service.feedback import FeedbackStore
 from service.ingest_jobs import IngestJobs
 from service.reload import Reloader
 from service.routes import chat, feedback, health, index, ingest, qa, stream
+from service.schemas import ERROR_RESPONSES
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def create_app(
         description="Grounded answers about Cloud Native AI, with citations.",
         lifespan=lifespan,
         dependencies=[Depends(security.require_key)],
+        responses=ERROR_RESPONSES,
     )
     app.state.feedback = FeedbackStore(settings.feedback_db)
     security.install(app, settings.keys(), settings.cors_origins_list())

@@ -59,12 +59,8 @@ class QueryBatcher:
             if len(batch) == 1:
                 vectors = self.embedder.embed_query(batch[0][0]).reshape(1, -1)
             else:
-                vectors = self.embedder.model.encode(
-                    [text for text, _ in batch],
-                    batch_size=len(batch),
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                )
+                # Through Embedder.embed, which holds the tokenizer's lock (see ingest.embed).
+                vectors = self.embedder.embed([text for text, _ in batch], batch_size=len(batch))
             self.batches += 1
         except BaseException as exc:  # every waiter sees the failure, not only this thread
             for _, future in batch:

@@ -19,12 +19,14 @@ from service.cli_support import (
     IndexOpt,
     MilvusUriOpt,
     StoreOpt,
+    check_listen,
     err,
     load_engine,
     out,
     overrides,
     run,
     validated,
+    writable_index,
 )
 
 app = typer.Typer(
@@ -97,6 +99,7 @@ def ingest(
             raise BadInput("--address is for --engine ray")
         backend = ServiceSettings(**overrides(index=index, store=store, milvus_uri=milvus_uri))
         discover(paths)  # bad paths fail before the model takes seconds to load
+        writable_index(settings.index)
         embedder = Embedder(settings.embedding_model, threads=settings.threads)
         builder = None
         if engine == "ray":
@@ -218,6 +221,7 @@ def serve(
             milvus_uri=milvus_uri,
         )
         settings = ServiceSettings(**given)
+        check_listen(settings.host, settings.port)
         err.print(
             f"API on http://{settings.host}:{settings.port} (docs at /docs), "
             f"answers: {settings.answerer}"
@@ -354,8 +358,9 @@ def bench(
     index: Annotated[Path, typer.Option(help="Index to serve (the CNAI corpus).")],
     out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")],
     sections: Annotated[
-        str, typer.Option(help="Comma-separated: serving,throughput,memory,scaling,ingestion,llm")
-    ] = "serving,throughput,memory,scaling",
+        str,
+        typer.Option(help="Comma-separated: serving,throughput,load,memory,scaling,ingestion,llm"),
+    ] = "serving,throughput,load,memory,scaling",
     full_index: Annotated[
         Path | None, typer.Option(help="Larger index for latency, memory and scaling.")
     ] = None,
@@ -368,7 +373,13 @@ def bench(
     ),
     requests: Annotated[int, typer.Option(help="Timed requests per endpoint (latency).")] = 100,
     seconds: Annotated[float, typer.Option(help="Seconds per concurrency level.")] = 8.0,
-    workers: Annotated[int, typer.Option(help="Server processes of the second round.")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Server processes of the second throughput round and of load.")
+    ] = 2,
+    load_seconds: Annotated[
+        float, typer.Option(help="Length of the load section (search + ask mixed).")
+    ] = 60.0,
+    load_clients: Annotated[int, typer.Option(help="Concurrent clients of the load section.")] = 32,
     scales: Annotated[str, typer.Option(help="Corpus multiples for scaling.")] = "1,10,40",
     threads: Annotated[int, typer.Option(help="Torch threads (ingestion, llm).")] = 2,
     langchain_full: Annotated[
@@ -389,9 +400,10 @@ def bench(
                 index=index, out=out, full_index=full_index, sections=parse_sections(sections),
                 dataset=dataset, corpus=corpus, requests=requests, seconds=seconds,
                 workers=workers, factors=factors, threads=threads, langchain_full=langchain_full,
+                load_seconds=load_seconds, load_clients=load_clients,
             )  # fmt: skip
         except ValueError as exc:
-            raise BadInput(f"{exc} (e.g. --sections serving,memory --scales 1,10,40)") from None
+            raise BadInput(f"{exc} (e.g. --sections serving,load --scales 1,10,40)") from None
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as bar:
             task = bar.add_task("bench", total=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -53,6 +54,12 @@ def run(fn: Callable[[], T]) -> T:
         )
         err.print(f"[red]error: invalid setting[/red] {problems}")
         raise typer.Exit(2) from None
+    except OSError as exc:  # a path the command could not read or write: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(
+            f"[red]error:[/red] {where}{exc.strerror or exc}; check the path and its permissions"
+        )
+        raise typer.Exit(2) from None
 
 
 def overrides(**values: Any) -> dict[str, Any]:
@@ -65,7 +72,49 @@ def validated(build: Callable[[], T]) -> T:
     try:
         return build()
     except ValidationError as exc:
-        raise BadInput("; ".join(e["msg"] for e in exc.errors())) from None
+        problems = []
+        for e in exc.errors():
+            # A field validator's message already names its field ("question must not ...").
+            field = ".".join(map(str, e["loc"]))
+            msg = e["msg"].removeprefix("Value error, ")
+            problems.append(msg if not field or msg.startswith(field) else f"{field}: {msg}")
+        raise BadInput("; ".join(problems)) from None
+
+
+def writable_index(index: Path) -> None:
+    """Fail before the model loads when the index folder cannot be made or is a file."""
+    if index.exists() and not index.is_dir():
+        raise BadInput(f"--index {index} is a file; pass a folder for the index")
+    try:
+        index.mkdir(parents=True, exist_ok=True)
+        probe = index / ".cnai-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise BadInput(
+            f"--index {index} cannot be written ({exc.strerror or exc}); pass a writable folder"
+        ) from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail with one line when ``host:port`` cannot be listened on (before the index loads)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise BadInput(
+            f"--host {host!r} is not an address of this machine ({exc.strerror}); "
+            "use 127.0.0.1, or 0.0.0.0 for every interface"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn sets it
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise BadInput(
+                f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port, "
+                "or a --host of this machine such as 127.0.0.1"
+            ) from None
 
 
 def load_engine(

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Kind = Literal["whitepaper", "glossary", "blog", "news", "talk", "doc"]
 Mode = Literal["extractive", "local", "openai"]
 
 
-class Filters(BaseModel):
+class Strict(BaseModel):
+    """A request body (or part of one): a field this API does not know is a 422, not ignored,
+    so a misspelt ``filter`` or ``top_k`` is reported instead of silently doing nothing. The
+    OpenAI-compatible /v1/chat/completions stays lenient: OpenAI clients send many fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Filters(Strict):
     kind: Kind | None = Field(None, description="Only passages from documents of this kind.")
     document: str | None = Field(
         None, description="Only this document id (e.g. 'cnai/glossary.md') or folder prefix."
@@ -21,7 +29,7 @@ class Filters(BaseModel):
     )
 
 
-class _Query(BaseModel):
+class _Query(Strict):
     k: int = Field(5, ge=1, le=50, description="How many passages to retrieve.")
     filters: Filters | None = None
 
@@ -46,7 +54,7 @@ class SearchRequest(_Query):
         return _text(value, "query")
 
 
-class Turn(BaseModel):
+class Turn(Strict):
     role: Literal["user", "assistant", "system"]
     content: str = Field(..., max_length=8000)
 
@@ -69,7 +77,7 @@ class AskRequest(_Query):
         return _text(value, "question")
 
 
-class Source(BaseModel):
+class Source(Strict):
     path: str = Field(description="Document id: the path below the ingested folder's parent.")
     title: str
     section: str = Field(description="Heading path of the passage within the document.")
@@ -94,7 +102,7 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float]
 
 
-class Citation(BaseModel):
+class Citation(Strict):
     id: int = Field(description="The n of the [n] markers in the answer.")
     chunk_id: str
     text: str
@@ -141,14 +149,50 @@ class AskResponse(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    code: str = Field(description="Stable error code, e.g. invalid_request, unauthorized.")
+    message: str = Field(description="What was wrong and what to do, in one line.")
+    details: list[dict[str, Any]] | None = Field(
+        None, description="invalid_request only: one entry per problem (type, loc, msg)."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error the API returns."""
+
+    error: ErrorBody
+
+
+def error_response(description: str, model: bool = True) -> dict[str, Any]:
+    """An error row for ``responses=``; ``model=False`` names the shape as JSON by reference,
+    for a route whose own responses are not JSON (its media type would be used otherwise)."""
+    if model:
+        return {"model": ErrorResponse, "description": description}
+    ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+# Documented on every route: the key check, the body cap, validation, the rate limit and an
+# index or backend that is not ready can answer any request before the route itself runs.
+_ERRORS: dict[int, str] = {
+    401: "Missing or invalid API key (when keys are configured).",
+    403: "An admin route called with a user key, or a folder outside the ingest roots.",
+    413: "The body is over CNAI_MAX_BODY_BYTES, or an upload over its limit.",
+    422: "The request is malformed: the message names each field and what is wrong.",
+    429: "Over the rate limit; Retry-After says when to try again.",
+    503: "The index is not loaded, or an answer backend is not configured or busy.",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: error_response(text) for code, text in _ERRORS.items()
+}
+STREAM_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: error_response(text, model=False) for code, text in _ERRORS.items()
+}
 
 
 Rating = Literal["up", "down"]
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(Strict):
     """A reader's verdict on one answer, with what they were shown."""
 
     question: str = Field(..., min_length=1, max_length=2000, description="The question asked.")

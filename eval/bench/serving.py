@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from eval.bench.load import RouteStats, drive, search_only
 from eval.bench.rows import Row, row
 from eval.bench.server import Server
 from eval.metrics import percentile
@@ -138,36 +139,9 @@ def latency(
 async def _load(
     url: str, clients: int, seconds: float, queries: list[str]
 ) -> tuple[int, int, list[float], float]:
-    ok = errors = 0
-    lat: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-        # After the client exists: making it (TLS context) can take a second on a busy machine.
-        deadline = time.perf_counter() + seconds
-
-        async def one(worker: int) -> None:
-            nonlocal ok, errors
-            i = worker
-            while time.perf_counter() < deadline:
-                q = queries[i % len(queries)]
-                i += clients
-                start = time.perf_counter()
-                try:
-                    resp = await client.post("/v1/search", json={"query": q, "k": 5})
-                    good = resp.status_code == 200
-                except httpx.HTTPError:
-                    good = False
-                if good:
-                    ok += 1
-                    lat.append((time.perf_counter() - start) * 1000)
-                else:
-                    errors += 1
-
-        begin = time.perf_counter()
-        await asyncio.gather(*(one(w) for w in range(clients)))
-        elapsed = time.perf_counter() - begin  # requests in flight at the deadline finish
-    return ok, errors, lat, elapsed
+    stats, elapsed = await drive(url, clients, seconds, search_only(queries))
+    r = stats.get("/v1/search", RouteStats())
+    return r.ok, r.errors, r.latencies_ms, elapsed
 
 
 def load_levels(

@@ -18,7 +18,7 @@ from typing import Any
 
 from eval.bench.rows import Row, normalise, row
 
-SECTIONS = ("serving", "throughput", "memory", "scaling", "ingestion", "llm")
+SECTIONS = ("serving", "throughput", "load", "memory", "scaling", "ingestion", "llm")
 Say = Callable[[str], None]
 
 
@@ -33,6 +33,8 @@ class BenchConfig:
     requests: int = 100
     seconds: float = 8.0
     workers: int = 2
+    load_seconds: float = 60.0  # the load section: the 60 s at 32 clients
+    load_clients: int = 32
     factors: Sequence[int] = (1, 10, 40)
     llm_questions: int = 5
     threads: int = 2
@@ -69,6 +71,8 @@ def validate(cfg: BenchConfig) -> None:
         raise ValueError("the ingestion section needs --corpus FOLDER (the documents to index)")
     if cfg.requests < 5 or cfg.seconds <= 0 or cfg.workers < 1 or cfg.threads < 1:
         raise ValueError("--requests must be >= 5, --seconds > 0, --workers and --threads >= 1")
+    if not 0 < cfg.load_seconds <= 3600 or not 1 <= cfg.load_clients <= 1024:
+        raise ValueError("--load-seconds must be in (0, 3600] and --load-clients in [1, 1024]")
 
 
 def _roots(cfg: BenchConfig) -> list[Path] | None:
@@ -97,6 +101,10 @@ def run_section(name: str, cfg: BenchConfig, say: Say) -> list[Row]:
         return rows
     if name == "throughput":
         return serving.throughput(cfg.index, questions, cfg.workers, cfg.seconds, say=say)
+    if name == "load":
+        from eval.bench.load import load
+
+        return load(cfg.index, questions, cfg.load_clients, cfg.load_seconds, cfg.workers, say=say)
     if name == "memory":
         return serving.memory(cfg.full_index or cfg.index, questions, say=say)
     if name == "scaling":

@@ -23,6 +23,7 @@ from service.deps import EngineDep
 from service.metrics import observe
 from service.routes.stream import (
     CLIENT_CLOSED,
+    SSE_CONTENT,
     SSE_HEADERS,
     chain,
     error_payload,
@@ -93,7 +94,16 @@ async def models() -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses={
+        200: {
+            "description": "A JSON completion, or SSE chunks with stream: true.",
+            "content": SSE_CONTENT,
+        }
+    },
+)
 async def chat_completions(req: ChatRequest, engine: EngineDep, request: Request) -> Any:
     """An OpenAI-compatible chat completion answered from the knowledge base, with sources."""
     ask = to_ask(req)

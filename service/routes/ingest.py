@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException  # what request.form() raises, not fastapi's
 
 from ingest.errors import BadInput
 from service.ingest_jobs import IngestFolder, IngestJob, IngestJobs, UploadTooLarge
+from service.schemas import error_response
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -51,7 +53,6 @@ _BODY = {
     status_code=202,
     response_model=IngestJob,
     openapi_extra=_BODY,
-    responses={413: {"description": "upload too large"}, 403: {"description": "outside roots"}},
 )
 async def start_ingest(request: Request, jobs: JobsDep) -> JSONResponse:
     """Start an ingest job from uploaded files (multipart ``files``) or ``{"folder": ...}``.
@@ -73,7 +74,9 @@ async def start_ingest(request: Request, jobs: JobsDep) -> JSONResponse:
     )
 
 
-@router.get("/ingest/{job_id}", response_model=IngestJob)
+@router.get(
+    "/ingest/{job_id}", response_model=IngestJob, responses={404: error_response("No such job.")}
+)
 async def ingest_status(job_id: str, jobs: JobsDep) -> IngestJob:
     """Status, progress, counts and skipped files of an ingest job."""
     return jobs.get(job_id)

@@ -99,3 +99,46 @@ def test_raw_bodies(base: str, path: str, raw: bytes, headers: dict[str, str]) -
 @pytest.mark.parametrize(("path", "body"), BODIES, ids=lambda v: repr(v)[:40])
 def test_json_bodies(base: str, path: str, body: object) -> None:
     _check(base, httpx.post(base + path, json=body, timeout=60))
+
+
+Q = "What is Multi-Instance GPU?"
+FEEDBACK = {"question": Q, "answer": "It partitions a GPU.", "rating": "up"}
+# (path, JSON body, the unknown field the message must name)
+UNKNOWN: list[tuple[str, dict[str, object], str]] = [
+    ("/v1/search", {"query": "gpu", "top_k": 3}, "top_k"),
+    ("/v1/search", {"query": "gpu", "filters": {"kind": "doc", "lang": "en"}}, "lang"),
+    ("/v1/ask", {"question": Q, "temperature": 0.2}, "temperature"),
+    ("/v1/ask", {"question": Q, "filter": {"kind": "doc"}}, "filter"),
+    (
+        "/v1/ask",
+        {"question": Q, "history": [{"role": "user", "content": "hi", "name": "x"}]},
+        "name",
+    ),
+    ("/v1/ask/stream", {"question": Q, "stream": True}, "stream"),
+    ("/v1/feedback", {**FEEDBACK, "stars": 5}, "stars"),
+    ("/v1/feedback", {**FEEDBACK, "history": [{"role": "user", "content": "a", "t": 1}]}, "t"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), UNKNOWN, ids=lambda v: repr(v)[:40])
+def test_an_unknown_field_is_a_422_that_names_it(
+    base: str, path: str, body: dict[str, object], field: str
+) -> None:
+    r = httpx.post(base + path, json=body, timeout=60)
+    assert r.status_code == 422, r.text[:300]
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert f"{field}: Extra inputs are not permitted" in error["message"], error["message"]
+
+
+def test_the_openai_compatible_route_still_ignores_fields_it_does_not_know(base: str) -> None:
+    body = {
+        "model": "cnai",
+        "messages": [{"role": "user", "content": Q, "name": "reader"}],
+        "temperature": 0.2,
+        "max_tokens": 64,
+        "user": "someone",
+    }
+    r = httpx.post(base + "/v1/chat/completions", json=body, timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["choices"][0]["message"]["content"]

@@ -118,6 +118,15 @@ REQUESTS = [
         422,
         "",
     ),
+    (
+        "multipart_malformed",
+        {
+            "content": b"--b0undary\r\nTrue--b0undary--\r\n",
+            "headers": {"content-type": "multipart/form-data; boundary=b0undary"},
+        },
+        422,
+        "malformed multipart upload",
+    ),
     ("json_not_object", {"json": ["ok"]}, 422, "folder"),
     ("json_missing_folder", {"json": {}}, 422, "folder"),
     ("json_unknown_field", {"json": {"folder": "ok", "recursive": True}}, 422, "recursive"),
