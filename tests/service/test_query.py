@@ -18,6 +18,13 @@ from service.query import search_query
         ("What does the document advise about retries?", "What about retries?"),
         ("Which caches did the paper benchmark last?", "Which caches last?"),
         ("Does your doc cover log shipping at all?", "log shipping at all?"),
+        # the source with the name of what it documents, taken out with it
+        ("Who signs releases in the Acme Widget whitepaper?", "Who signs releases ?"),
+        ("What does the QFS doc recommend for snapshots?", "What for snapshots?"),
+        (
+            "how are the whole paper trails archived in the doc",
+            "how are the whole paper trails archived",
+        ),
         # the source as subject of a present-tense verb
         ("The whitepaper ranks three storage tiers - which?", "three storage tiers - which?"),
         # nothing to take out, or too little left to search with: the question as asked
