@@ -10,16 +10,15 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
-import bm25s
 import numpy as np
-import Stemmer
 
+from ingest import lexicon
 from ingest.chunker import SUBHEADING, Chunk
-from ingest.embed import Embedder
+from ingest.lexicon import tokenize as tokenize  # the BM25 terms, used across service
+from ingest.onnx_encoder import QueryEmbedder
 from ingest.store import IndexVersion
 from service.rerankers import Reranker, blend
 
-_STEMMER = Stemmer.Stemmer("english")
 _MERGE_SPAN = 2  # chunks per passage at most
 # A code block or table alone has no sentence to quote, and its cosine rests on its headings:
 # it stands in for its own best sentence, less this margin.
@@ -67,17 +66,11 @@ class FaissDense:
         return dense, [i for i in dense if allowed is None or allowed[i]][:pool]
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
-    )
-
-
 class HybridRetriever:
     def __init__(
         self,
         version: IndexVersion,
-        embedder: Embedder,
+        embedder: QueryEmbedder,
         candidates: int = 50,
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
@@ -104,17 +97,8 @@ class HybridRetriever:
         self.reranker = reranker
         self.reranker_weight = reranker_weight
         self._headings = HeadingMatch(self.chunks)
-        self._bm25 = bm25s.BM25()
-        if self.chunks:
-            self._bm25.index(
-                bm25s.tokenize(
-                    [c.embed_text for c in self.chunks],
-                    stopwords="en",
-                    stemmer=_STEMMER,
-                    show_progress=False,
-                ),
-                show_progress=False,
-            )
+        # Stored at ingest time; a format-1 index (before it was) builds it here, as it used to.
+        self._bm25 = version.bm25 or lexicon.build([c.embed_text for c in self.chunks])
 
     def search(
         self,
