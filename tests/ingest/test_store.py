@@ -10,10 +10,10 @@ import faiss
 import numpy as np
 import pytest
 
+from ingest import lexicon
 from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 from ingest.sentences import sentence_spans
-from ingest import lexicon
 from ingest.store import (
     DATA_FILES,
     FORMAT_VERSION,
