@@ -81,7 +81,7 @@ def measure(
     """Ready time, then per client level: req/s, errors, p50 ms and the server's CPU ms per
     request (on a shared machine req/s follows the load; CPU per request much less so)."""
     env = {"PYTHONPATH": str(code)}
-    with Server(index, workers=workers, env=env) as server:
+    with Server(index.resolve(), workers=workers, env=env, cwd=code) as server:
         ready = server.ready_s
         assert server.proc is not None
         pid = server.proc.pid
