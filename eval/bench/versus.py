@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from eval.bench.server import Server, _children
 from eval.bench.serving import CLIENTS, load_levels, questions_of
@@ -77,7 +78,7 @@ def cpu_seconds(pid: int) -> float:
 
 def measure(
     code: Path, index: Path, workers: int, questions: list[str], clients: list[int], seconds: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Ready time, then per client level: req/s, errors, p50 ms and the server's CPU ms per
     request (on a shared machine req/s follows the load; CPU per request much less so)."""
     env = {"PYTHONPATH": str(code)}
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",")]
     clients = [int(c) for c in args.clients.split(",")]
     questions = questions_of(args.dataset)
-    runs: dict[str, list[dict[str, object]]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
     for r in range(args.rounds):
         for name, (code, index) in trees.items():
             imports, model, engine = split(code, index)
@@ -154,29 +155,27 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "versus.json").write_text(json.dumps(report, indent=2))
     lines = ["| figure | this checkout | baseline | ratio |", "|---|---|---|---|"]
 
-    def med(key: str, pick) -> float:  # type: ignore[no-untyped-def]
-        return statistics.median(pick(x) for x in runs[key])
+    def med(key: str, field: str, client: int | None = None, at: int = 0) -> float:
+        """Median over rounds of ``field`` (or of item ``at`` of one client level's figures)."""
+        values = [x[field] if client is None else x[field][client][at] for x in runs[key]]
+        return float(statistics.median(values))
 
     for part in ("imports_s", "model_s", "engine_s"):
-        a = med("this split", lambda x, k=part: x[k])
-        b = med("baseline split", lambda x, k=part: x[k])
+        a, b = med("this split", part), med("baseline split", part)
         lines.append(f"| start-up: {part[:-2]} | {a:.2f} s | {b:.2f} s | {a / b:.2f}x |")
     for w in workers:
-        a = med(f"this {w}w", lambda x: x["ready_s"])
-        b = med(f"baseline {w}w", lambda x: x["ready_s"])
+        a, b = med(f"this {w}w", "ready_s"), med(f"baseline {w}w", "ready_s")
         lines.append(
             f"| cold start to /readyz, {w} worker(s) | {a:.1f} s | {b:.1f} s | {a / b:.2f}x |"
         )
         for c in clients:
-            a = med(f"this {w}w", lambda x, c=c: x["levels"][c][0])
-            b = med(f"baseline {w}w", lambda x, c=c: x["levels"][c][0])
+            a, b = med(f"this {w}w", "levels", c), med(f"baseline {w}w", "levels", c)
             errs = sum(x["levels"][c][1] for x in runs[f"this {w}w"])
             lines.append(
                 f"| /v1/search req/s, {c} clients, {w} worker(s) | {a:.1f} ({errs} errors) | "
                 f"{b:.1f} | {a / b:.2f}x |"
             )
-            a = med(f"this {w}w", lambda x, c=c: x["levels"][c][3])
-            b = med(f"baseline {w}w", lambda x, c=c: x["levels"][c][3])
+            a, b = med(f"this {w}w", "levels", c, 3), med(f"baseline {w}w", "levels", c, 3)
             lines.append(
                 f"| server CPU ms per request, {c} clients, {w} worker(s) | {a:.1f} | {b:.1f} | "
                 f"{a / b:.2f}x |"
