@@ -261,7 +261,7 @@ def query_embedder(model: str, cache: Path, threads: int | None = None) -> Query
     embedder = Embedder(model, threads=threads)
     try:
         folder = ensure_export(embedder, cache)
-    except (Unsupported, ImportError) as exc:
+    except (Unsupported, ImportError, OSError) as exc:  # OSError: a read-only cache
         log.warning("serving %s with torch: no ONNX export (%s)", model, exc)
         return embedder
     return OnnxEmbedder(folder, model, threads)

@@ -147,7 +147,7 @@ def _export_query_encoder(embedder: Embedder, cache: Path) -> None:
 
     try:
         ensure_export(embedder, cache)
-    except (Unsupported, ImportError) as exc:
+    except (Unsupported, ImportError, OSError) as exc:
         err.print(f"[yellow]note:[/] the API will embed queries with torch ({exc})")
 
 

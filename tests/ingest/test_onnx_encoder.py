@@ -102,3 +102,12 @@ def test_the_export_records_its_model_and_checksums(embedder: Embedder, exported
     meta = json.loads((export_folder(embedder.model_id, exported) / "export.json").read_text())
     assert meta["model"] == embedder.model_id
     assert sorted(meta["files"]) == ["model.onnx", "tokenizer.json"]
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_torch_model_serving(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    served = query_embedder(embedder.model_id, blocked, threads=1)
+    assert isinstance(served, Embedder)
