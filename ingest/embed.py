@@ -233,3 +233,11 @@ class Embedder:
         with self._lock:
             vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vec[0], dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """One model call over ``texts`` (concurrent queries, see service.batching)."""
+        with self._lock:
+            vecs = self._model.encode(
+                texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True
+            )
+        return np.asarray(vecs, dtype=np.float32)

@@ -15,6 +15,7 @@ from ingest.errors import BadDocument, BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES, TEXT_VERSION, load_document
 from ingest.progress import Progress
 from ingest.store import (
+    FORMAT_VERSION,
     POOLED,
     STANDALONE,
     Embedded,
@@ -42,6 +43,7 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     version: str = ""
+    upgraded: bool = False  # an older index format rewritten in the current one
 
     @property
     def up_to_date(self) -> bool:
@@ -208,9 +210,10 @@ def _ingest(
     if old:
         report.removed = sorted(set(old.manifest.documents) - set(manifest.documents))
     report.chunks = sum(len(k.chunks) for k in kept + fresh)
-    if old and report.up_to_date:
+    if old and report.up_to_date and old.manifest.format_version == FORMAT_VERSION:
         report.version = old.folder.name
         return report
+    report.upgraded = bool(old and old.manifest.format_version != FORMAT_VERSION)
     if report.chunks == 0:
         raise BadInput("no document could be indexed: " + "; ".join(report.skipped))
     report.embedded = sum(len(f.chunks) for f in fresh)

@@ -2,7 +2,9 @@
 
 Layout: ``<index>/CURRENT`` names the live version folder ``<index>/v-<stamp>/`` holding
 ``manifest.json``, ``vectors.faiss`` (one vector per chunk), ``chunks.sqlite`` (chunk text and
-sentence spans) and ``sentences.npy`` (one float16 vector per sentence, read without pickle).
+sentence spans), ``sentences.npy`` (one float16 vector per sentence, read without pickle) and
+``bm25/`` (the chunks' BM25 index as npy + JSON, see ingest.lexicon). The vectors, sentence
+vectors and BM25 arrays are memory-mapped, so ``--workers`` processes share them.
 """
 
 from __future__ import annotations
@@ -21,20 +23,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bm25s
 import faiss
 import numpy as np
 
+from ingest import lexicon
 from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the BM25 index is stored (bm25/). A version-1 index still loads, building BM25 at load
+# time as before; any ingest run over it writes version 2 without embedding anything again.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 # Sentence vectors pooled from the chunk pass's token embeddings, or each sentence embedded alone.
 POOLED, STANDALONE = "pooled", "standalone"
 _KEEP_VERSIONS = 2
 # The files of a version whose SHA-256 the manifest records and every load verifies.
-DATA_FILES = ("vectors.faiss", "chunks.sqlite", "sentences.npy")
+BASE_FILES = ("vectors.faiss", "chunks.sqlite", "sentences.npy")
+DATA_FILES = BASE_FILES + lexicon.FILES
 # Vector index chosen by size: exact flat search up to FLAT_MAX_VECTORS, HNSW above. The scaling
 # bench (`cnai bench --sections scaling`) measured HNSW with efSearch 64 at recall@10 0.83 (10x the
 # corpus) and 0.64 (40x), too low to be a default; flat stays exact, so it holds to 400k vectors
@@ -75,6 +83,10 @@ class Manifest:
     # SHA-256 of each data file; empty in indexes written before checksums (still loaded).
     files: dict[str, str] = field(default_factory=dict)
     vector_index: str = FLAT  # FLAT or HNSW, see choose_vector_index
+    bm25: bool = False  # the BM25 index is stored in bm25/ (format 2, any chunk at all)
+
+    def data_files(self) -> tuple[str, ...]:
+        return DATA_FILES if self.bm25 else BASE_FILES
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
@@ -88,10 +100,10 @@ class Manifest:
             raise IndexMismatch(
                 f"unreadable manifest {path} ({exc}); {_rebuild_hint(path.parent.parent)}"
             ) from exc
-        if manifest.format_version != FORMAT_VERSION:
+        if manifest.format_version not in READABLE_FORMATS:
             raise IndexMismatch(
                 f"index format {manifest.format_version} at {path.parent}, this version reads "
-                f"{FORMAT_VERSION}; {_rebuild_hint(path.parent.parent)}"
+                f"{', '.join(map(str, READABLE_FORMATS))}; {_rebuild_hint(path.parent.parent)}"
             )
         return manifest
 
@@ -128,13 +140,15 @@ class IndexVersion:
     vectors: faiss.Index
     chunks: list[Chunk]
     spans: list[list[tuple[int, int]]]
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # float16 as stored, memory-mapped; sentences() gives float32
     first_sentence: list[int]  # row of each chunk's first sentence in sentence_vectors
+    bm25: bm25s.BM25 | None = None  # stored BM25 index; None in a format-1 index
 
     def sentences(self, row: int) -> tuple[list[str], np.ndarray]:
         """The sentences of chunk ``row`` and their vectors."""
         text, spans, first = self.chunks[row].text, self.spans[row], self.first_sentence[row]
-        return [text[s:e] for s, e in spans], self.sentence_vectors[first : first + len(spans)]
+        vectors = self.sentence_vectors[first : first + len(spans)].astype(np.float32)
+        return [text[s:e] for s, e in spans], vectors
 
     def document(self, doc_path: str) -> Embedded:
         rows = [i for i, c in enumerate(self.chunks) if c.doc_path == doc_path]
@@ -144,7 +158,7 @@ class IndexVersion:
             [self.chunks[i] for i in rows],
             np.vstack([self.vectors.reconstruct(i) for i in rows]) if rows else np.zeros((0, dim)),
             [self.spans[i] for i in rows],
-            self.sentence_vectors[sent_rows],
+            self.sentence_vectors[sent_rows].astype(np.float32),
         )
 
 
@@ -202,7 +216,7 @@ def verify_files(folder: Path, manifest: Manifest) -> None:
     if not manifest.files:
         log.warning("index %s has no checksums (built before they were recorded)", folder)
         return
-    for name in DATA_FILES:
+    for name in manifest.data_files():
         expected = manifest.files.get(name)
         path = folder / name
         if expected is None:
@@ -232,8 +246,9 @@ def load_index(index: Path, expect_model: str | None = None) -> IndexVersion:
     try:
         vectors = read_vector_index(folder / "vectors.faiss")
         chunks, spans = _read_chunks(folder / "chunks.sqlite")
-        sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
-    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+        sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False, mmap_mode="r")
+        bm25 = lexicon.read(folder) if manifest.bm25 else None
+    except (OSError, ValueError, KeyError, RuntimeError, sqlite3.Error) as exc:
         raise IndexMismatch(f"index {folder} is damaged ({exc}); {_rebuild_hint(index)}") from exc
     n_sentences = sum(len(s) for s in spans)
     if (
@@ -247,9 +262,12 @@ def load_index(index: Path, expect_model: str | None = None) -> IndexVersion:
             f"{n_sentences} sentences, manifest says {manifest.dimension}); {_rebuild_hint(index)}"
         )
     first = np.concatenate([[0], np.cumsum([len(s) for s in spans])[:-1]]).astype(int).tolist()
-    return IndexVersion(
-        folder, manifest, vectors, chunks, spans, sentence_vectors.astype(np.float32), first
-    )
+    if bm25 is not None and bm25.scores["num_docs"] != len(chunks):
+        raise IndexMismatch(
+            f"index {folder} is inconsistent (BM25 over {bm25.scores['num_docs']} chunks, "
+            f"{len(chunks)} chunks); {_rebuild_hint(index)}"
+        )
+    return IndexVersion(folder, manifest, vectors, chunks, spans, sentence_vectors, first, bm25)
 
 
 def _read_chunks(path: Path) -> tuple[list[Chunk], list[list[tuple[int, int]]]]:
@@ -316,7 +334,11 @@ def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
         )
     db.close()
     np.save(tmp / "sentences.npy", data.sentence_vectors.astype(np.float16), allow_pickle=False)
-    manifest.files = {name: sha256_of(tmp / name) for name in DATA_FILES}
+    manifest.format_version = FORMAT_VERSION
+    manifest.bm25 = bool(chunks)  # bm25s cannot index nothing; an empty version needs none
+    if manifest.bm25:
+        lexicon.write(lexicon.build([c.embed_text for c in chunks]), tmp)
+    manifest.files = {name: sha256_of(tmp / name) for name in manifest.data_files()}
     (tmp / "manifest.json").write_text(manifest.to_json())
     _fsync_tree(tmp)
     tmp.rename(folder)
@@ -329,9 +351,10 @@ def write_version(index: Path, manifest: Manifest, data: Embedded) -> Path:
 
 def _fsync_tree(folder: Path) -> None:
     """Flush a version's files before CURRENT names it, so a power cut cannot leave it empty."""
-    for path in folder.iterdir():
-        with path.open("rb") as f:
-            os.fsync(f.fileno())
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
 
 
 @contextmanager

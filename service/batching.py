@@ -13,7 +13,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from ingest.embed import Embedder
+from ingest.onnx_encoder import QueryEmbedder
 
 MAX_BATCH = 32  # most queries in one model call; longer batches only add tail latency
 
@@ -21,7 +21,7 @@ MAX_BATCH = 32  # most queries in one model call; longer batches only add tail l
 class QueryBatcher:
     """``embed(text)`` from many threads; whoever finds no batch running computes the next."""
 
-    def __init__(self, embedder: Embedder, enabled: bool = True, max_batch: int = MAX_BATCH):
+    def __init__(self, embedder: QueryEmbedder, enabled: bool = True, max_batch: int = MAX_BATCH):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.embedder, self.enabled, self.max_batch = embedder, enabled, max_batch
@@ -59,8 +59,7 @@ class QueryBatcher:
             if len(batch) == 1:
                 vectors = self.embedder.embed_query(batch[0][0]).reshape(1, -1)
             else:
-                # Through Embedder.embed, which holds the tokenizer's lock (see ingest.embed).
-                vectors = self.embedder.embed([text for text, _ in batch], batch_size=len(batch))
+                vectors = self.embedder.embed_queries([text for text, _ in batch])
             self.batches += 1
         except BaseException as exc:  # every waiter sees the failure, not only this thread
             for _, future in batch:

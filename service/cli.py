@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,6 +28,9 @@ from service.cli_support import (
     validated,
     writable_index,
 )
+
+if TYPE_CHECKING:
+    from ingest.embed import Embedder
 
 app = typer.Typer(
     help="CNAI Assistant: grounded answers about Cloud Native AI, with citations.",
@@ -86,6 +89,7 @@ def ingest(
         from ingest.pipeline import discover
         from ingest.pipeline import ingest as run_ingest
         from ingest.settings import IngestSettings
+        from ingest.store import FORMAT_VERSION
         from service.settings import ServiceSettings
 
         settings = IngestSettings(
@@ -123,6 +127,8 @@ def ingest(
         for line in report.skipped:
             err.print(f"[yellow]skipped:[/yellow] {line}")
         state = "up to date" if report.up_to_date else f"wrote {report.version}"
+        if report.upgraded:
+            state += f" (upgraded to index format {FORMAT_VERSION} in {report.version})"
         err.print(
             f"[green]index {settings.index}: {state}[/green] — {len(report.added)} added, "
             f"{len(report.changed)} changed, {len(report.removed)} removed, "
@@ -131,8 +137,21 @@ def ingest(
         )
         if backend.store == "milvus":
             _load_milvus(settings.index, backend.milvus_uri)
+        if backend.query_encoder == "onnx":
+            _export_query_encoder(embedder, backend.model_cache)
 
     run(body)
+
+
+def _export_query_encoder(embedder: Embedder, cache: Path) -> None:
+    """Export the model for the API's query embedding now, while it is loaded, so the first
+    `cnai serve` does not pay for it (a no-op when the cache has it)."""
+    from ingest.onnx_encoder import Unsupported, ensure_export
+
+    try:
+        ensure_export(embedder, cache)
+    except (Unsupported, ImportError, OSError) as exc:
+        err.print(f"[yellow]note:[/] the API will embed queries with torch ({exc})")
 
 
 def _load_milvus(index: Path, uri: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ingest.embed import Embedder
 from ingest.errors import BadInput
+from ingest.onnx_encoder import QueryEmbedder, query_embedder
 from ingest.store import IndexVersion, load_index
 from service import followup, rerankers, schemas, tracing
 from service.answering.answer import Answer, ExtractiveAnswerer
@@ -81,7 +82,7 @@ class Engine:
     def __init__(
         self,
         settings: ServiceSettings,
-        embedder: Embedder | None = None,
+        embedder: QueryEmbedder | None = None,
         llms: Mapping[str, LLM] | None = None,
         tracer: Tracer | None = None,
     ) -> None:
@@ -92,7 +93,7 @@ class Engine:
         # The index first: a missing one is reported before the model takes seconds to load.
         model = embedder.model_id if embedder else settings.embedding_model
         self.version: IndexVersion = load_index(settings.index, expect_model=model or None)
-        self.embedder = embedder or Embedder(self.version.manifest.model, threads=settings.threads)
+        self.embedder: QueryEmbedder = embedder or _query_embedder(settings, self.version)
         self.queries = QueryBatcher(self.embedder, enabled=settings.batch_queries)
         self.retriever = HybridRetriever(
             self.version,
@@ -346,6 +347,13 @@ def response(result: Result) -> schemas.AskResponse:
         why_abstained=answer.why_abstained,
         sentences=sentences,
     )
+
+
+def _query_embedder(settings: ServiceSettings, version: IndexVersion) -> QueryEmbedder:
+    model, threads = version.manifest.model, settings.threads
+    if settings.query_encoder == "onnx":
+        return query_embedder(model, settings.model_cache, threads)
+    return Embedder(model, threads=threads)
 
 
 def _filters(f: schemas.Filters | None) -> Filters | None:

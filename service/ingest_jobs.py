@@ -188,10 +188,14 @@ class IngestJobs:
         return job.model_copy(deep=True)
 
     def _embedder_for(self, engine: Engine | None) -> Embedder:
-        if engine is not None:
+        """The torch model (ingestion pools its token embeddings; the ONNX export has none)."""
+        if engine is not None and isinstance(engine.embedder, Embedder):
             return engine.embedder
-        if self._embedder is None:  # no index yet: the first upload builds it
+        if engine is not None:
+            model = engine.version.manifest.model
+        else:  # no index yet: the first upload builds it
             model = self._settings.embedding_model or IngestSettings().embedding_model
+        if self._embedder is None or self._embedder.model_id != model:
             self._embedder = Embedder(model, threads=self._settings.threads)
         return self._embedder
 

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import bm25s
 import numpy as np
 
+from ingest import lexicon
 from ingest.chunker import SUBHEADING, Chunk
-from ingest.embed import Embedder
+from ingest.onnx_encoder import QueryEmbedder
 from ingest.store import IndexVersion
-from ingest.text import STEMMER, STOP_WORDS, tokenize
+from ingest.text import tokenize
 from service.rerankers import Reranker, blend
 
 _MERGE_SPAN = 2  # chunks per passage at most
@@ -68,7 +68,7 @@ class HybridRetriever:
     def __init__(
         self,
         version: IndexVersion,
-        embedder: Embedder,
+        embedder: QueryEmbedder,
         candidates: int = 50,
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
@@ -95,17 +95,8 @@ class HybridRetriever:
         self.reranker = reranker
         self.reranker_weight = reranker_weight
         self._headings = HeadingMatch(self.chunks)
-        self._bm25 = bm25s.BM25()
-        if self.chunks:
-            self._bm25.index(
-                bm25s.tokenize(
-                    [c.embed_text for c in self.chunks],
-                    stopwords=STOP_WORDS,
-                    stemmer=STEMMER,
-                    show_progress=False,
-                ),
-                show_progress=False,
-            )
+        # Stored at ingest time; a format-1 index (before it was) builds it here, as it used to.
+        self._bm25 = version.bm25 or lexicon.build([c.embed_text for c in self.chunks])
 
     def search(
         self,

@@ -52,11 +52,14 @@ class Server:
         timeout_s: float = 300,
         log: Path | None = None,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
+        """``cwd`` is where the server runs: ``python -m`` puts it first on the import path, so
+        to serve another checkout, pass that checkout (PYTHONPATH alone is not enough)."""
         if not (index / "CURRENT").is_file():
             raise ValueError(f"no index at {index}; build one with: cnai ingest PATH --index DIR")
         self.index, self.workers, self.timeout_s = index, workers, timeout_s
-        self.extra_env = env or {}
+        self.extra_env, self.cwd = env or {}, cwd
         self.log = log or Path(tempfile.mkstemp(prefix="cnai-bench-serve-", suffix=".log")[1])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -72,7 +75,7 @@ class Server:
         cmd += ["--workers", str(self.workers)]
         sink = self.log.open("wb")
         start = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink, cwd=self.cwd)
         try:
             self._wait_ready()
         except BaseException:

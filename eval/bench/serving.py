@@ -195,10 +195,13 @@ def throughput(
     return rows
 
 
+# The query embedder the API would use (ONNX export or torch, per CNAI_QUERY_ENCODER), alone.
 _FLOOR = (
     "import sys, time; t = time.perf_counter(); from ingest.embed import Embedder; "
-    "Embedder(sys.argv[1], threads=1).embed_query('warm up'); "
-    "print(time.perf_counter() - t); "
+    "from ingest.onnx_encoder import query_embedder; from service.settings import ServiceSettings; "
+    "s = ServiceSettings(); e = query_embedder(sys.argv[1], s.model_cache, 1) "
+    "if s.query_encoder == 'onnx' else Embedder(sys.argv[1], threads=1); "
+    "e.embed_query('warm up'); print(time.perf_counter() - t); "
     "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
 )
 
@@ -231,7 +234,7 @@ def memory(
             client.post("/v1/ask", json={"question": q}).raise_for_status()
         rss = server.peak_rss()
     s = "memory and start-up"
-    base_s = "fresh process loading only the embedding model, to its first embedding"
+    base_s = "fresh process loading only the API's query embedder, to its first embedding"
     return [
         row(
             s,

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from ingest.embed import Embedder
+from ingest.onnx_encoder import QueryEmbedder
 from ingest.text import content_words, sentence_spans
 from service.answering.tuning import SUPPORT
 
@@ -18,7 +18,7 @@ SUPPORTED = SUPPORT.supported  # at or above this a sentence is supported by the
 
 
 class SupportScorer:
-    def __init__(self, embedder: Embedder, cache_size: int = 4096) -> None:
+    def __init__(self, embedder: QueryEmbedder, cache_size: int = 4096) -> None:
         self.embedder = embedder
         # Streaming verification scores each new sentence against the same passages again.
         self._cache: dict[str, np.ndarray] = {}

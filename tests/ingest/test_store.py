@@ -10,9 +10,11 @@ import faiss
 import numpy as np
 import pytest
 
+from ingest import lexicon
 from ingest.chunker import Chunk
 from ingest.errors import IndexMismatch, IndexNotFound
 from ingest.store import (
+    DATA_FILES,
     FORMAT_VERSION,
     Embedded,
     Manifest,
@@ -173,16 +175,22 @@ def test_no_file_in_an_index_needs_pickle(index_copy: Path):
     folder = current_version(index_copy)
     files = {p.name for p in index_copy.iterdir() if p.is_file() and p.name != ".lock"}
     assert files == {"CURRENT"}
-    names = {p.name for p in folder.iterdir()}
-    assert names == {"manifest.json", "vectors.faiss", "chunks.sqlite", "sentences.npy"}
+    names = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert names == {"manifest.json", *DATA_FILES}
     json.loads((folder / "manifest.json").read_text())
     assert faiss.read_index(str(folder / "vectors.faiss")).ntotal > 0
     db = sqlite3.connect(folder / "chunks.sqlite")
     assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] > 0
     db.close()
     assert np.load(folder / "sentences.npy", allow_pickle=False).dtype == np.float16
-    for path in folder.iterdir():
-        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    for name in lexicon.FILES:
+        if name.endswith(".npy"):
+            assert np.load(folder / name, allow_pickle=False).size > 0
+        else:
+            json.loads((folder / name).read_text())
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
 
 
 def test_write_rejects_data_without_one_vector_per_chunk(tmp_path: Path):

@@ -46,3 +46,21 @@ def test_a_rare_acronym_is_expanded_the_way_the_corpus_spells_it() -> None:
 def test_an_acronym_used_everywhere_is_left_alone() -> None:
     texts = ["Artificial Intelligence (AI) is broad."] + ["AI is here."] * 30
     assert Acronyms(texts).expand("What is AI?") == "What is AI?"
+
+
+def test_acronym_use_counts_whole_words_as_a_word_boundary_search_does() -> None:
+    """The one-pass count agrees with ``\\bWORD\\b`` around digits, underscores and plurals."""
+    import re
+
+    from service.vocabulary import _texts_using
+
+    texts = [
+        "MIG and MIGs differ; MIG2 and MIG_x are other words.",
+        "(MIG) partitions",
+        "no acronym here",
+        "KEDA-scaled pods use KEDA.",
+        "ÉMIG is one word, MIG again",
+    ]
+    words = {"MIG", "MIGs", "KEDA", "HPA"}
+    expected = {w: sum(bool(re.search(rf"\b{w}\b", t)) for t in texts) for w in words}
+    assert _texts_using(words, texts) == expected
