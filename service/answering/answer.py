@@ -11,6 +11,7 @@ import numpy as np
 from ingest.sentences import in_list
 from ingest.store import IndexVersion
 from service.answering import figures
+from service.answering.abstention import Abstention, Model
 from service.retrieval import Hit, content_words
 from service.vocabulary import Vocabulary
 
@@ -24,10 +25,15 @@ UNKNOWN_MESSAGE = (
 NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
+MISSING_MESSAGE = (
+    "The passages I found on this topic do not say what you asked, so I will not guess."
+)
 _MAX_WORDS = 110
 _SCORE_RANGE = 0.12  # how far below the best sentence a sentence may score and still be quoted
 _FIGURE_MARGIN = 0.15  # how far below the best sentence a sentence with the figure may score
 
+
+_MESSAGES = {"weak_evidence": ABSTAIN_MESSAGE, "no_figure": NO_FIGURE_MESSAGE}
 
 _LIST_ITEMS = 6
 # "This page describes ..." names its document, not the sentence before.
@@ -58,7 +64,10 @@ class Answer:
     retrieval_queries: list[str] = field(default_factory=list)  # every query fused, when several
     # Cosine similarity of the best retrieved sentence to the question (None: no sentence).
     evidence: float | None = None
-    why_abstained: str | None = None  # "unknown_name", "weak_evidence" or "no_figure"
+    # A reason code of service.answering.abstention.REASONS (README "Abstention").
+    why_abstained: str | None = None
+    # The abstention model's probability that the passages cannot answer (None: not asked).
+    abstention_probability: float | None = None
 
 
 @dataclass(eq=False)
@@ -83,6 +92,7 @@ class Screened:
 
     candidates: list[_Candidate]
     evidence: float
+    probability: float | None = None  # the abstention model's, below its threshold
 
 
 class ExtractiveAnswerer:
@@ -92,11 +102,13 @@ class ExtractiveAnswerer:
         vocabulary: Vocabulary,
         max_sentences: int = 4,
         min_evidence: float = 0.2,
+        abstention: Model | None = None,  # None: the fitted model shipped with the package
     ) -> None:
         self.version = version
         self.vocabulary = vocabulary
         self.max_sentences = max_sentences
         self.min_evidence = min_evidence
+        self.abstention = Abstention(version, vocabulary, abstention)
 
     def answer(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
         screened = self.screen(question, qvec, hits)
@@ -104,41 +116,52 @@ class ExtractiveAnswerer:
             return screened
         answer = self._compose(self._select(screened.candidates), hits)
         answer.evidence = screened.evidence
+        answer.abstention_probability = screened.probability
         return answer
 
     def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | Screened:
         """The abstention the question calls for, or the sentences an answer may use.
 
-        Generated answers go through the same rules before any generation starts. Either way
-        the evidence (the best sentence's similarity to the question) comes along.
+        Generated answers go through the same screen before any generation starts. Below the
+        ``min_evidence`` floor it declines outright; above it the calibrated model
+        (service.answering.abstention) decides. Either way the evidence (the best sentence's
+        similarity to the question) comes along.
         """
-        words = content_words(question)
-        candidates = [
-            c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)
-        ]
+        candidates = self.candidates(question, qvec, hits)
         evidence = max((c.cosine for c in candidates), default=None)
 
-        def decline(text: str, why: str) -> Answer:
-            return Answer(text, abstained=True, evidence=evidence, why_abstained=why)
+        def decline(text: str, why: str, p: float | None = None) -> Answer:
+            return Answer(
+                text, True, evidence=evidence, why_abstained=why, abstention_probability=p
+            )
 
-        unknown = self.vocabulary.unknown_names(question)
-        if unknown:
-            names = " or ".join(f"'{n}'" for n in unknown)
-            return decline(UNKNOWN_MESSAGE.format(names=names), "unknown_name")
         # Evidence is the best single sentence: a passage on the right topic is not enough.
         if evidence is None or evidence < self.min_evidence:
             return decline(ABSTAIN_MESSAGE, "weak_evidence")
+        decision = self.abstention.decide(question, hits, candidates)
+        if decision.abstain:
+            unknown = self.vocabulary.unknown_names(question)
+            if decision.reason == "unknown_name" and unknown:
+                names = " or ".join(f"'{n}'" for n in unknown)
+                text = UNKNOWN_MESSAGE.format(names=names)
+                return decline(text, "unknown_name", decision.probability)
+            reason = decision.reason or "weak_evidence"
+            return decline(_MESSAGES.get(reason, MISSING_MESSAGE), reason, decision.probability)
         kind = figures.asked_kind(question)
-        if kind:
+        if kind:  # quote the sentences that give the kind of answer asked, when some do
             best = max(c.score for c in candidates)
-            candidates = [
+            giving = [
                 c
                 for c in candidates
                 if figures.gives(kind, c.text, question) and c.score >= best - _FIGURE_MARGIN
             ]
-            if not candidates:
-                return decline(NO_FIGURE_MESSAGE, "no_figure")
-        return Screened(candidates, evidence)
+            candidates = giving or candidates
+        return Screened(candidates, evidence, decision.probability)
+
+    def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+        """Every sentence of the passages, scored as an answer to the question."""
+        words = content_words(question)
+        return [c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)]
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
         parts = [self.version.sentences(row) for row in hit.rows]

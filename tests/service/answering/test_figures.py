@@ -15,7 +15,7 @@ from service.answering.figures import asked_kind, gives
         ("how much GPU memory do I need for a 7B model?", "size"),
         ("how long can a notebook stay idle before it is stopped?", "duration"),
         ("By what percentage did utilisation improve?", "share"),
-        ("In what year was the project started?", "year"),
+        ("In what year was the project started?", "date"),
         ("how many replicas does the default use?", "count"),
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
