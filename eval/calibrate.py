@@ -164,7 +164,12 @@ def examples(
             hits = [h for h in hits if not instructs_model(h.chunk.text)]
             candidates = answerer.candidates(text, qvec, hits)
             values = answerer.abstention.features(text, hits, candidates)
-            floor = not candidates or values["evidence"] < answerer.min_evidence
+            # Declined before the model is asked (ExtractiveAnswerer.screen).
+            floor = (
+                not candidates
+                or values["evidence"] < answerer.min_evidence
+                or bool(answerer.vocabulary.unknown_names(text))
+            )
             out.append(Example(qid, text, unanswerable, source, dataset, values, floor))
             bar.advance(1)
     return out
@@ -279,24 +284,30 @@ def calibrate(
     for dataset, engine in sets:
         questions = load_questions(dataset, "tune")
         items += examples(engine, questions, dataset.name, k, templates, progress)
+    everything = items
+    # The floor declines before the model is asked: the model is fitted on the rest.
+    items = [e for e in everything if not e.floor]
     x, y, w = _matrix(items)
     if y.sum() < FOLDS or (1 - y).sum() < FOLDS:
         raise BadInput(
             f"calibration needs at least {FOLDS} answerable and {FOLDS} unanswerable tune "
-            f"questions; got {(1 - y).sum()} and {y.sum()}"
+            f"questions above the evidence floor; got {(1 - y).sum()} and {y.sum()}"
         )
     log(
         f"fitting on {len(items)} examples ({int(y.sum())} unanswerable, "
-        f"{sum(e.source != 'written' for e in items)} templated)"
+        f"{sum(e.source != 'written' for e in items)} templated; "
+        f"{len(everything) - len(items)} more declined by the floor)"
     )
     runs = cross_validate(items, REPEATS)
     written = [i for i, e in enumerate(items) if e.source == "written"]
+    floored = [e for e in everything if e.floor and e.source == "written"]
     # Every repeat's out-of-fold probabilities pooled: one threshold, less at the mercy of
-    # how a single split happened to fall.
-    probs = [run[i] for run in runs for i in written]
-    floors = [items[i].floor for _ in runs for i in written]
-    labels = [items[i].unanswerable for _ in runs for i in written]
-    names = [items[i].dataset for _ in runs for i in written]
+    # how a single split happened to fall. Floor declines count as declined at any threshold.
+    probs = [run[i] for run in runs for i in written] + [1.0] * len(floored) * len(runs)
+    floors = [False] * len(written) * len(runs) + [True] * len(floored) * len(runs)
+    chosen = [items[i] for _ in runs for i in written] + [e for _ in runs for e in floored]
+    labels = [e.unanswerable for e in chosen]
+    names = [e.dataset for e in chosen]
     threshold = choose_threshold(probs, floors, labels)
     cv: dict[str, Any] = {
         "folds": FOLDS,
@@ -327,12 +338,13 @@ def calibrate(
             "datasets": [str(d) for d, _ in sets],
             "indexes": [str(e.version.folder) for _, e in sets],
             "examples": {
-                "total": len(items),
+                "total": len(everything),
+                "fitted": len(items),
                 "unanswerable_written": sum(
-                    e.unanswerable and e.source == "written" for e in items
+                    e.unanswerable and e.source == "written" for e in everything
                 ),
-                "answerable": sum(not e.unanswerable for e in items),
-                "templated": sum(e.source != "written" for e in items),
+                "answerable": sum(not e.unanswerable for e in everything),
+                "templated": sum(e.source != "written" for e in everything),
             },
             "target_precision": TARGET_PRECISION,
             "cross_validation": cv,

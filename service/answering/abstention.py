@@ -53,7 +53,6 @@ FEATURES: dict[str, str] = {
     "evidence": "weak_evidence",  # best sentence cosine
     "evidence_margin": "weak_evidence",  # best cosine minus the spread_rank-th
     "passage_similarity": "weak_evidence",  # cosine of the top passage
-    "unknown_names": "unknown_name",  # names the corpus never mentions (service.vocabulary)
     "terms_near_best": "missing_terms",  # IDF share of question words in/near best sentences
     "terms_in_passages": "missing_terms",  # IDF share of question words in the best passages
     "rarest_near_best": "missing_terms",  # the question's rarest known word is near the best
@@ -132,7 +131,6 @@ def features(
 ) -> dict[str, float]:
     """The evidence features of ``question`` (see FEATURES), from what the answerer scored."""
     out = dict.fromkeys(FEATURES, 0.0)
-    out["unknown_names"] = float(min(2, len(vocabulary.unknown_names(question))))
     if not candidates:
         out.update(terms_near_best=0.0, terms_in_passages=0.0, names_near_best=0.0)
         return out

@@ -123,7 +123,8 @@ class ExtractiveAnswerer:
         """The abstention the question calls for, or the sentences an answer may use.
 
         Generated answers go through the same screen before any generation starts. Below the
-        ``min_evidence`` floor it declines outright; above it the calibrated model
+        ``min_evidence`` floor, or on a name the corpus never mentions, it declines outright;
+        otherwise the calibrated model
         (service.answering.abstention) decides. Either way the evidence (the best sentence's
         similarity to the question) comes along.
         """
@@ -138,13 +139,13 @@ class ExtractiveAnswerer:
         # Evidence is the best single sentence: a passage on the right topic is not enough.
         if evidence is None or evidence < self.min_evidence:
             return decline(ABSTAIN_MESSAGE, "weak_evidence")
+        # Every tune question naming what the corpus never mentions was unanswerable.
+        unknown = self.vocabulary.unknown_names(question)
+        if unknown:
+            names = " or ".join(f"'{n}'" for n in unknown)
+            return decline(UNKNOWN_MESSAGE.format(names=names), "unknown_name")
         decision = self.abstention.decide(question, hits, candidates)
         if decision.abstain:
-            unknown = self.vocabulary.unknown_names(question)
-            if decision.reason == "unknown_name" and unknown:
-                names = " or ".join(f"'{n}'" for n in unknown)
-                text = UNKNOWN_MESSAGE.format(names=names)
-                return decline(text, "unknown_name", decision.probability)
             reason = decision.reason or "weak_evidence"
             return decline(_MESSAGES.get(reason, MISSING_MESSAGE), reason, decision.probability)
         kind = figures.asked_kind(question)
