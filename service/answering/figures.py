@@ -23,9 +23,11 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-# A capitalised word that is not the first of its sentence: a name, when the question lacks it.
-_CAPITAL = r"\b[A-Z][A-Za-z0-9&'-]*[a-z0-9][A-Za-z0-9&'-]*\b"
-_NAME = rf"(?<![.!?:]\s)(?<!^){_CAPITAL}"
+_CAPITAL = r"\b[A-Z][A-Za-z0-9&'-]*[a-z0-9][A-Za-z0-9&'-]*\b"  # a capitalised word
+# A person or an organisation as an answer: a run of two or more capitalised words (a full
+# name), or one after "by" ("developed by Google"). A lone capitalised word is most often a
+# term the topic uses (Kubernetes, GPU), not the one asked for.
+_WHO = rf"{_CAPITAL}(?:\s+{_CAPITAL})+|(?<=\bby\s){_CAPITAL}"
 
 
 @dataclass(frozen=True)
@@ -98,17 +100,18 @@ KINDS = [
         re.compile(rf"\b(?:in|at|near)\s+{_CAPITAL}"),
     ),
     FigureKind(
-        "name",  # a person or an organisation
+        "name",  # a person or an organisation; its answer must hold a word the question lacks
         _re(
             r"^\s*who\b(?!\s+(?:is|are|was|were)\s+(?:a|an)\b)|"
             r"\bwho (?:won|chairs?|leads?|created|built|wrote|made|"
             r"founded|developed|maintains|originally)\b|\bwhich (?:company|companies|"
             r"organi[sz]ations?|vendor|person|people|team|speaker|author|winner)\b"
         ),
-        re.compile(_NAME),
+        re.compile(_WHO),
     ),
 ]
 KIND_NAMES = tuple(k.name for k in KINDS)
+_NAMED = {"name", "place"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,11 @@ def asked_kind(question: str) -> FigureKind | None:
 def gives(kind: FigureKind, sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state."""
     asked = {_norm(f) for f in kind.answer.findall(question)}
-    return any(_norm(f) not in asked for f in kind.answer.findall(sentence))
+    found = kind.answer.findall(sentence)
+    if kind.name in _NAMED:  # a name answers only with a word the question does not use
+        words = set(re.findall(r"[a-z0-9]+", question.lower()))
+        return any(set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found)
+    return any(_norm(f) not in asked for f in found)
 
 
 def qualifiers(question: str) -> list[Qualifier]:
