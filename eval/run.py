@@ -183,9 +183,9 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
         probabilities = [r.abstention_probability for r in results]
         # Declined before the model was asked (no sentence, or below the evidence floor).
         floors = [r.abstained and r.abstention_probability is None for r in results]
-        answerable = [r.answerable for r in results]
-        out["abstention_sweep"] = m.abstention_sweep(probabilities, floors, answerable)
-        out["reliability"] = m.reliability(probabilities, answerable)
+        labels = [r.answerable for r in results]
+        out["abstention_sweep"] = m.abstention_sweep(probabilities, floors, labels)
+        out["reliability"] = m.reliability(probabilities, labels)
     stages: dict[str, list[float]] = defaultdict(list)
     for r in results:
         for stage, ms in r.timings_ms.items():

@@ -259,7 +259,8 @@ class Model:
             if not 0.0 < threshold < 1.0:
                 raise ValueError("threshold must lie between 0 and 1")
             meta = {k: v for k, v in data.items() if k not in _FITTED}
-            return cls(names, *arrays, float(data["intercept"]), threshold, meta)
+            mean, scale, coef = arrays
+            return cls(names, mean, scale, coef, float(data["intercept"]), threshold, meta)
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"{where} is not a valid abstention model: {exc}") from None
 

@@ -161,7 +161,7 @@ class ExtractiveAnswerer:
 
     def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
         """Every sentence of the passages, scored as an answer to the question."""
-        words = content_words(question)
+        words = set(content_words(question))
         return [c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)]
 
     def _score(self, rank: int, hit: Hit, qvec: np.ndarray, words: set[str]) -> list[_Candidate]:
