@@ -150,6 +150,8 @@ def evaluate(
         if grader and grader.failures:
             err.print(f"[yellow]the LLM judge failed on {grader.failures} questions[/yellow]")
         pictures = ", metrics.png, by_type.png, latency.png" if plots else ""
+        if plots and report.summary.get("reliability"):
+            pictures += ", reliability.png"
         err.print(f"[green]wrote {out_dir}: report.json, report.md{pictures}[/green]")
         failures = check_summary(report.summary, minimums)
         for failure in failures:

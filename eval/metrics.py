@@ -145,6 +145,61 @@ def evidence_sweep(
     return rows
 
 
+ABSTENTION_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def abstention_sweep(
+    probabilities: Sequence[float | None],
+    floors: Sequence[bool],
+    answerable: Sequence[bool],
+    thresholds: Sequence[float] = ABSTENTION_SWEEP,
+) -> list[dict[str, float | None]]:
+    """Abstention precision and recall had the abstention model's threshold been each of these.
+
+    A question declined before the model was asked (``floors``) is declined at every threshold.
+    """
+    rows = []
+    for t in thresholds:
+        would = [
+            f or (p is not None and p >= t) for p, f in zip(probabilities, floors, strict=True)
+        ]
+        scores = abstention_scores(would, answerable)
+        rows.append(
+            {
+                "threshold": t,
+                "abstention_precision": scores["abstention_precision"],
+                "abstention_recall": scores["abstention_recall"],
+                "false_abstention_rate": safe_mean(
+                    [float(w) for w, a in zip(would, answerable, strict=True) if a]
+                ),
+            }
+        )
+    return rows
+
+
+def reliability(
+    probabilities: Sequence[float | None], answerable: Sequence[bool], bins: int = 5
+) -> list[dict[str, float | int]]:
+    """Per probability bin: the mean predicted probability of "unanswerable" and the share of
+    questions in it that were unanswerable, for a reliability (calibration) plot."""
+    rows: list[dict[str, float | int]] = []
+    pairs = [(p, not a) for p, a in zip(probabilities, answerable, strict=True) if p is not None]
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, u) for p, u in pairs if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if inside:
+            rows.append(
+                {
+                    "low": lo,
+                    "high": hi,
+                    "n": len(inside),
+                    "predicted": sum(p for p, _ in inside) / len(inside),
+                    "observed": sum(u for _, u in inside) / len(inside),
+                }
+            )
+    return rows
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None

@@ -109,8 +109,38 @@ def latency_plot(stages: Mapping[str, Sequence[float]], title: str, path: Path) 
     return path
 
 
+def reliability_plot(rows: Sequence[Mapping[str, float]], title: str, path: Path) -> Path:
+    """Predicted probability of "unanswerable" against the observed share, per bin."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 5.0))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    xs = [r["predicted"] for r in rows]
+    ys = [r["observed"] for r in rows]
+    ax.plot(xs, ys, marker="o", label="abstention model")
+    for r in rows:
+        ax.annotate(
+            f"n={int(r['n'])}",
+            (r["predicted"], r["observed"]),
+            xytext=(5, -10),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability the question cannot be answered")
+    ax.set_ylabel("share of questions that were unanswerable")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_report(report: Report, out_dir: Path) -> list[Path]:
-    """metrics.png (this configuration), by_type.png and latency.png."""
+    """metrics.png (this configuration), by_type.png, latency.png and, when the abstention
+    model ran, reliability.png."""
     s = report.summary
     shown = [k for k in HEADLINE if s.get(k) is not None]
     paths = [
@@ -135,4 +165,7 @@ def plot_report(report: Report, out_dir: Path) -> list[Path]:
         for stage, ms in r.timings_ms.items():
             stages.setdefault(stage, []).append(max(ms, 0.01))
     paths.append(latency_plot(stages, f"{report.name}: latency per stage", out_dir / "latency.png"))
+    if s.get("reliability"):
+        title = f"{report.name}: abstention reliability"
+        paths.append(reliability_plot(s["reliability"], title, out_dir / "reliability.png"))
     return paths

@@ -90,6 +90,20 @@ def summary_markdown(report: Report) -> str:
             f"{fmt(r['abstention_recall'])} | {fmt(r['false_abstention_rate'])} |"
             for r in s["evidence_sweep"]
         ]
+    if s.get("abstention_sweep"):
+        lines += [
+            "",
+            "Had the abstention model's threshold been each value (declines below the evidence "
+            "floor count at every one):",
+            "",
+            "| threshold | abstention precision | abstention recall | false abstention rate |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {fmt(r['threshold'])} | {fmt(r['abstention_precision'])} | "
+            f"{fmt(r['abstention_recall'])} | {fmt(r['false_abstention_rate'])} |"
+            for r in s["abstention_sweep"]
+        ]
     lines += ["", "| latency (ms) | p50 | p95 | mean |", "|---|---|---|---|"]
     for stage, v in s.get("latency_ms", {}).items():
         lines.append(f"| {stage} | {fmt(v['p50'])} | {fmt(v['p95'])} | {fmt(v['mean'])} |")

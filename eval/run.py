@@ -47,6 +47,7 @@ class QuestionResult:
     evidence: float | None = None
     why_abstained: str | None = None
     split: str | None = None  # the question's locked split (tune or test)
+    abstention_probability: float | None = None  # the abstention model's (None: not asked)
 
 
 @dataclass
@@ -164,6 +165,7 @@ def score_question(
         evidence=None if out.evidence is None else round(out.evidence, 4),
         why_abstained=out.why_abstained,
         split=q.split,
+        abstention_probability=out.abstention_probability,
     )
 
 
@@ -185,6 +187,13 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
             [r.abstained and r.why_abstained != "weak_evidence" for r in results],
             [r.answerable for r in results],
         )
+    if any(r.abstention_probability is not None for r in results):
+        probabilities = [r.abstention_probability for r in results]
+        # Declined before the model was asked (no sentence, or below the evidence floor).
+        floors = [r.abstained and r.abstention_probability is None for r in results]
+        labels = [r.answerable for r in results]
+        out["abstention_sweep"] = m.abstention_sweep(probabilities, floors, labels)
+        out["reliability"] = m.reliability(probabilities, labels)
     stages: dict[str, list[float]] = defaultdict(list)
     for r in results:
         for stage, ms in r.timings_ms.items():

@@ -45,6 +45,7 @@ class RunOutput:
     fallback: bool = False  # a generative backend fell back to the extractive answer
     evidence: float | None = None  # best retrieved sentence's similarity to the question
     why_abstained: str | None = None  # the rule that declined, see service.answering.answer.Answer
+    abstention_probability: float | None = None  # the abstention model's (None: not asked)
 
 
 class Runner(Protocol):
@@ -86,6 +87,7 @@ class EngineRunner:
             fallback=answer.fallback,
             evidence=answer.evidence,
             why_abstained=answer.why_abstained,
+            abstention_probability=answer.abstention_probability,
         )
 
     def describe(self) -> dict[str, Any]:

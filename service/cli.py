@@ -209,6 +209,58 @@ def adapt(
 
 
 @app.command()
+def calibrate(
+    index: IndexOpt = None,
+    full_index: Annotated[
+        Path | None,
+        typer.Option(
+            help="Index of the CNAI, Kubeflow and KServe documents, for the extended question set."
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path, typer.Option(help="Question set asked of --index (its tune split).")
+    ] = Path("eval/datasets/cnai_dev.jsonl"),
+    extended_dataset: Annotated[
+        Path, typer.Option(help="Question set asked of --full-index (its tune split).")
+    ] = Path("eval/datasets/extended_dev.jsonl"),
+    out: Annotated[Path, typer.Option(help="Where to write the model JSON.")] = Path(
+        "service/answering/abstention.json"
+    ),
+    templates: Annotated[
+        bool, typer.Option(help="Add templated near-miss unanswerable questions.")
+    ] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Fit the abstention model on the tune split and write it as JSON (see README "Abstention").
+
+    Test questions are never used. Prints the cross-validated precision and recall on tune.
+    """
+
+    def body() -> None:
+        from eval.calibrate import calibrate as fit
+
+        for path in (dataset, *((extended_dataset,) if full_index else ())):
+            if not path.is_file():
+                raise BadInput(f"question set {path} does not exist")
+        if out.exists() and out.is_dir():
+            raise BadInput(f"--out {out} is a folder: give a file name")
+        sets = [(dataset, load_engine(index))]
+        if full_index is not None:
+            sets.append((extended_dataset, load_engine(full_index)))
+        model = fit(sets, out, templates=templates, progress=progress, log=err.print)
+        cv = model.meta["cross_validation"]
+        for name, figures in cv.items():
+            if isinstance(figures, dict) and "recall" in figures:
+                err.print(
+                    f"cross-validated on tune, {name}: abstention precision "
+                    f"{figures['precision']:.3f}, recall {figures['recall']:.3f}"
+                )
+        err.print(f"[green]wrote {out} (threshold {model.threshold:.3f})[/green]")
+
+    run(body)
+
+
+@app.command()
 def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="[env: CNAI_HOST; default 127.0.0.1]")] = None,

@@ -141,10 +141,15 @@ class AskResponse(BaseModel):
         description="Cosine similarity of the best retrieved sentence to the question; the "
         "answer abstains below CNAI_MIN_EVIDENCE. None when no passage was retrieved.",
     )
-    why_abstained: Literal["unknown_name", "weak_evidence", "no_figure"] | None = Field(
+    why_abstained: (
+        Literal["unknown_name", "weak_evidence", "no_figure", "missing_terms", "missing_qualifier"]
+        | None
+    ) = Field(
         default=None,
-        description="Which rule declined: a name the knowledge base never mentions, no sentence "
-        "close enough, or no figure of the kind asked for.",
+        description="Why it declined: a name the knowledge base never mentions, no sentence "
+        "close enough, or, by the abstention model's feature that weighed most, no answer of "
+        "the kind asked for, the question's rarer words or its qualifiers (GA, final, per "
+        "month) missing near the best sentences.",
     )
 
 

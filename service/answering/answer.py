@@ -11,6 +11,7 @@ import numpy as np
 from ingest.store import IndexVersion
 from ingest.text import content_words, in_list
 from service.answering import figures
+from service.answering.abstention import Abstention, Model
 from service.answering.tuning import ANSWER, AnswerTuning
 from service.retrieval import Hit
 from service.vocabulary import Vocabulary
@@ -25,6 +26,10 @@ UNKNOWN_MESSAGE = (
 NO_FIGURE_MESSAGE = (
     "The passages I found on this do not give the figure you asked for, so I will not guess."
 )
+MISSING_MESSAGE = (
+    "The passages I found on this topic do not say what you asked, so I will not guess."
+)
+_MESSAGES = {"weak_evidence": ABSTAIN_MESSAGE, "no_figure": NO_FIGURE_MESSAGE}
 _FIGURE_MARGIN = ANSWER.figure_margin  # the name screen reads; the value lives in tuning
 # "This page describes ..." names its document, not the sentence before.
 _POINTS_BACK = re.compile(
@@ -57,7 +62,10 @@ class Answer:
     retrieval_queries: list[str] = field(default_factory=list)  # every query fused, when several
     # Cosine similarity of the best retrieved sentence to the question (None: no sentence).
     evidence: float | None = None
-    why_abstained: str | None = None  # "unknown_name", "weak_evidence" or "no_figure"
+    # A reason code of service.answering.abstention.REASONS (README "Abstention").
+    why_abstained: str | None = None
+    # The abstention model's probability that the passages cannot answer (None: not asked).
+    abstention_probability: float | None = None
 
 
 @dataclass(eq=False)
@@ -89,6 +97,7 @@ class Screened:
 
     candidates: list[_Candidate]
     evidence: float
+    probability: float | None = None  # the abstention model's, below its threshold
 
 
 class ExtractiveAnswerer:
@@ -99,52 +108,65 @@ class ExtractiveAnswerer:
         max_sentences: int = 4,
         min_evidence: float = 0.2,
         tuning: AnswerTuning = ANSWER,
+        abstention: Model | None = None,  # None: the fitted model shipped with the package
     ) -> None:
         self.version = version
         self.tuning = tuning
         self.vocabulary = vocabulary
         self.max_sentences = max_sentences
         self.min_evidence = min_evidence
+        self.abstention = Abstention(version, vocabulary, abstention)
 
     def answer(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
         screened = self.screen(question, qvec, hits)
         if isinstance(screened, Answer):
             return screened
-        return self._compose(self._select(screened.candidates), hits, screened.evidence)
+        chosen = self._select(screened.candidates)
+        return self._compose(chosen, hits, screened.evidence, screened.probability)
 
     def screen(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer | Screened:
         """The abstention the question calls for, or the sentences an answer may use.
 
-        Generated answers go through the same rules before any generation starts. Either way
-        the evidence (the best sentence's similarity to the question) comes along.
+        Generated answers go through the same screen before any generation starts. Below the
+        ``min_evidence`` floor, or on a name the corpus never mentions, it declines outright;
+        otherwise the calibrated model (service.answering.abstention) decides. Either way the
+        evidence (the best sentence's similarity to the question) comes along.
         """
-        words = content_words(question)
-        candidates = [
-            c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)
-        ]
+        candidates = self.candidates(question, qvec, hits)
         evidence = max((c.cosine for c in candidates), default=None)
 
-        def decline(text: str, why: str) -> Answer:
-            return Answer(text, abstained=True, evidence=evidence, why_abstained=why)
+        def decline(text: str, why: str, p: float | None = None) -> Answer:
+            return Answer(
+                text, True, evidence=evidence, why_abstained=why, abstention_probability=p
+            )
 
+        # Evidence is the best single sentence: a passage on the right topic is not enough.
+        if evidence is None or evidence < self.min_evidence:
+            return decline(ABSTAIN_MESSAGE, "weak_evidence")
+        # Every tune question naming what the corpus never mentions was unanswerable.
         unknown = self.vocabulary.unknown_names(question)
         if unknown:
             names = " or ".join(f"'{n}'" for n in unknown)
             return decline(UNKNOWN_MESSAGE.format(names=names), "unknown_name")
-        # Evidence is the best single sentence: a passage on the right topic is not enough.
-        if evidence is None or evidence < self.min_evidence:
-            return decline(ABSTAIN_MESSAGE, "weak_evidence")
+        decision = self.abstention.decide(question, hits, candidates)
+        if decision.abstain:
+            reason = decision.reason or "weak_evidence"
+            return decline(_MESSAGES.get(reason, MISSING_MESSAGE), reason, decision.probability)
         kind = figures.asked_kind(question)
-        if kind:
+        if kind:  # quote the sentences that give the kind of answer asked, when some do
             best = max(c.score for c in candidates)
-            candidates = [
+            giving = [
                 c
                 for c in candidates
                 if figures.gives(kind, c.text, question) and c.score >= best - _FIGURE_MARGIN
             ]
-            if not candidates:
-                return decline(NO_FIGURE_MESSAGE, "no_figure")
-        return Screened(candidates, evidence)
+            candidates = giving or candidates
+        return Screened(candidates, evidence, decision.probability)
+
+    def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+        """Every sentence of the passages, scored as an answer to the question."""
+        words = content_words(question)
+        return [c for rank, hit in enumerate(hits) for c in self._score(rank, hit, qvec, words)]
 
     def _score(
         self, rank: int, hit: Hit, qvec: np.ndarray, words: frozenset[str]
@@ -254,7 +276,13 @@ class ExtractiveAnswerer:
             return list(takewhile(lambda c: c.in_list, after))
         return after  # it introduces prose
 
-    def _compose(self, groups: list[list[_Candidate]], hits: list[Hit], evidence: float) -> Answer:
+    def _compose(
+        self,
+        groups: list[list[_Candidate]],
+        hits: list[Hit],
+        evidence: float,
+        probability: float | None = None,
+    ) -> Answer:
         """The quotes as one cited answer, the quote that answers first.
 
         The lead is the most valuable quote that opens on a sentence standing alone (see
@@ -280,4 +308,5 @@ class ExtractiveAnswerer:
             citations=citations,
             sentences=sentences,
             evidence=evidence,
+            abstention_probability=probability,
         )

@@ -1,8 +1,12 @@
-"""Questions that ask for a figure, and sentences that give a figure of the kind asked.
+"""The kind of answer a question asks for, and sentences that give an answer of that kind.
 
-"How much does X cost?" is answered by a price, "how long ..." by a duration, "how many ..." by
-a count. A passage on the right topic with some other number in it ("started in 2016") does not
-answer, so the extractive answerer declines rather than quote it.
+"How much does X cost?" is answered by a price, "how long ..." by a duration, "which release
+..." by a version, "who created ..." by a name. A passage on the right topic with some other
+figure in it ("started in 2016") does not answer. These kinds are evidence features of the
+abstention model (service.answering.abstention), and narrow the sentences an answer quotes.
+
+A question's qualifiers ("GA", "final", "per million tokens", "first") narrow what it asks:
+a sentence on a feature's alpha does not say when it went GA.
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ _WORDS = (
     r"hundreds?|thousands?|millions?|billions?|dozens?|half|double|twice|several|single"
 )
 _NUMBER = rf"(?:\d[\d,.]*(?:k|m|bn)?|{_WORDS})"  # 10k, 1.5m
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_CAPITAL = r"\b[A-Z][A-Za-z0-9&'-]*[a-z0-9][A-Za-z0-9&'-]*\b"  # a capitalised word
+# A person or an organisation as an answer: a run of two or more capitalised words (a full
+# name), or one after "by" ("developed by Google"). A lone capitalised word is most often a
+# term the topic uses (Kubernetes, GPU), not the one asked for.
+_WHO = rf"{_CAPITAL}(?:\s+{_CAPITAL})+|(?<=\bby\s){_CAPITAL}"
 
 
 @dataclass(frozen=True)
@@ -24,8 +37,8 @@ class FigureKind:
     answer: re.Pattern[str]
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _re(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
 
 
 # The first kind whose question pattern matches decides what the answer must hold.
@@ -33,8 +46,8 @@ KINDS = [
     FigureKind(
         "price",
         _re(
-            r"\bhow much\b.*\b(?:cost|pay|spend|charge)|\b(?:price|pricing|fees?)\b|"
-            r"\bcosts?\b.*\bper (?:month|hour|year|day|gpu|node|user)\b"
+            r"\bhow much\b.*\b(?:cost|pay|spend|charge|save|saved|dollars?)|"
+            r"\b(?:price|pricing|fees?|dollars?)\b|\bcosts?\b.*\bper\b|\bcheapest\b"
         ),
         _re(rf"[$€£]\s?\d|\b{_NUMBER}\s?(?:usd|eur|dollars?|euros?|cents?)\b|\bfree of charge\b"),
     ),
@@ -53,14 +66,89 @@ KINDS = [
     ),
     FigureKind(
         "share",
-        _re(r"\bwhat (?:percentage|percent|share)\b|\bby what percentage\b"),
+        _re(r"\bwhat (?:percentage|percent|share|fraction)\b|\bby what percentage\b|\bpercent"),
         _re(rf"\b{_NUMBER}\s?(?:%|percent)"),
     ),
-    FigureKind("year", _re(r"\b(?:what|which|in what) year\b"), _re(r"\b(?:19|20)\d\d\b")),
+    FigureKind(
+        "version",
+        _re(
+            r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}(?:release|version)s?\b(?!\s+of\s+the\s+"
+            r"(?:paper|whitepaper|document))"
+        ),
+        _re(r"\bv?\d+\.\d+(?:\.\d+)?\b|\b(?:release|version)\s+v?\d+\b"),
+    ),
+    FigureKind(
+        "date",
+        _re(
+            r"\b(?:what|which|in what|on what|on which) (?:year|date|day|month)s?\b|"
+            # "when was/did/will": a time; "when would I ...", "when does it ..." ask a condition
+            r"\bwhen (?:was|were|did|will)\b"
+        ),
+        _re(rf"\b(?:19|20)\d\d(?:s|'s)?\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\.?\s+\d{{1,2}}\b"),
+    ),
     FigureKind(
         "count",
         _re(r"\bhow many\b|\bhow much (?:does|did|do|is|was|will)\b.*\b(?:save|use|consume)\b"),
         _re(rf"\b(?!(?:19|20)\d\d\b){_NUMBER}\b"),  # a year is not a count
+    ),
+    FigureKind(
+        "place",
+        _re(
+            r"\bwhich (?:city|country|countries|region|venue|location)\b|"
+            r"\bwhere (?:is|was|will|were|did)\b.*\b(?:held|hosted?|located|take place|be)\b"
+        ),
+        re.compile(rf"\b(?:in|at|near)\s+{_CAPITAL}"),
+    ),
+    FigureKind(
+        "name",  # a person or an organisation; its answer must hold a word the question lacks
+        _re(
+            r"^\s*who\b(?!\s+(?:is|are|was|were)\s+(?:a|an)\b)|"
+            r"\bwho (?:won|chairs?|leads?|created|built|wrote|made|"
+            r"founded|developed|maintains|originally)\b|\bwhich (?:company|companies|"
+            r"organi[sz]ations?|vendor|person|people|team|speaker|author|winner)\b"
+        ),
+        re.compile(_WHO),
+    ),
+]
+KIND_NAMES = tuple(k.name for k in KINDS)
+_NAMED = {"name", "place"}
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    """A word that narrows what a question asks, and the words that state it in a text."""
+
+    name: str
+    question: re.Pattern[str]
+    text: re.Pattern[str]
+
+
+_GA = r"\bGA\b|generally available|general availability|\bstable\b|graduat\w*"
+QUALIFIERS = [
+    Qualifier("ga", re.compile(_GA.replace(r"\bstable\b", r"\bstable\b(?! diffusion)")), _re(_GA)),
+    Qualifier("beta", _re(r"\bbeta\b"), _re(r"\bbeta\b")),
+    Qualifier("alpha", _re(r"\balpha\b"), _re(r"\balpha\b")),
+    Qualifier("final", _re(r"\bfinal\b"), _re(r"\bfinal\b|\bpublished\b|\bv?1\.0\b")),
+    Qualifier(
+        "first",
+        _re(r"\bfirst\b|\boriginally\b|\binitial(?:ly)?\b"),
+        _re(r"\bfirst\b|\boriginal(?:ly)?\b|\binitial(?:ly)?\b|\bintroduced\b|\bstarted\b"),
+    ),
+    Qualifier(
+        "latest",
+        _re(r"\blatest\b|\bcurrently\b|\bnewest\b|\bmost recent\b|\bnext\b|\btoday\b"),
+        _re(r"\blatest\b|\bcurrent(?:ly)?\b|\bnewest\b|\brecent\b|\bnext\b|\bupcoming\b"),
+    ),
+    Qualifier(
+        "per_unit",
+        _re(
+            r"\bper (?:million |thousand |\d+[km]? )?(?:tokens?|month|hour|year|day|gpu|node|"
+            r"user|request|query|queries)\b"
+        ),
+        _re(
+            r"\bper (?:million |thousand |\d+[km]? )?(?:tokens?|month|hour|year|day|gpu|node|"
+            r"user|request|query|queries)\b|/\s?(?:mo|month|hr|hour|token)\b"
+        ),
     ),
 ]
 
@@ -70,10 +158,24 @@ def asked_kind(question: str) -> FigureKind | None:
 
 
 def gives(kind: FigureKind, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds a figure of ``kind`` that the question does not already state."""
+    """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state."""
     asked = {_norm(f) for f in kind.answer.findall(question)}
-    return any(_norm(f) not in asked for f in kind.answer.findall(sentence))
+    found = kind.answer.findall(sentence)
+    if kind.name in _NAMED:  # a name answers only with a word the question does not use
+        words = set(re.findall(r"[a-z0-9]+", question.lower()))
+        return any(set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found)
+    return any(_norm(f) not in asked for f in found)
+
+
+def qualifiers(question: str) -> list[Qualifier]:
+    """The qualifiers a question states."""
+    return [q for q in QUALIFIERS if q.question.search(question)]
+
+
+def states(qualifier: Qualifier, text: str) -> bool:
+    return bool(qualifier.text.search(text))
 
 
 def _norm(figure: str) -> str:
-    return " ".join(figure.lower().rstrip(".,").split())
+    words = figure.lower().rstrip(".,").split()
+    return " ".join(w for w in words if w not in {"in", "at", "near"})

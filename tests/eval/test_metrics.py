@@ -180,3 +180,23 @@ def test_citation_precision_accepts_any_cited_passage_that_supports() -> None:
 def test_citation_precision_does_not_apply_without_citations() -> None:
     assert m.citation_precision([[], []], np.ones((2, 1))) is None
     assert m.citation_precision([], np.zeros((0, 1))) is None
+
+
+def test_abstention_sweep_declines_at_or_above_each_threshold_and_always_below_the_floor() -> None:
+    probabilities = [0.9, 0.6, 0.2, None, 0.7]
+    floors = [False, False, False, True, False]
+    answerable = [False, True, True, False, False]
+    rows = m.abstention_sweep(probabilities, floors, answerable, (0.5, 0.8))
+    # 0.5: q1, q2, q5 and the floor's q4 decline; q2 was answerable
+    assert rows[0]["abstention_precision"] == 0.75 and rows[0]["abstention_recall"] == 1.0
+    # 0.8: q1 and q4 only
+    assert rows[1]["abstention_precision"] == 1.0
+    assert rows[1]["abstention_recall"] == pytest.approx(2 / 3)
+    assert rows[1]["false_abstention_rate"] == 0.0
+
+
+def test_reliability_bins_predicted_against_observed_unanswerable_share() -> None:
+    rows = m.reliability([0.1, 0.15, 0.9, 0.95, None], [True, True, False, True, False], bins=2)
+    assert [r["n"] for r in rows] == [2, 2]  # the question the model never saw is left out
+    assert rows[0]["observed"] == 0.0 and rows[1]["observed"] == 0.5
+    assert rows[1]["predicted"] == pytest.approx(0.925)

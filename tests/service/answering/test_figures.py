@@ -15,7 +15,13 @@ from service.answering.figures import asked_kind, gives
         ("how much GPU memory do I need for a 7B model?", "size"),
         ("how long can a notebook stay idle before it is stopped?", "duration"),
         ("By what percentage did utilisation improve?", "share"),
-        ("In what year was the project started?", "year"),
+        ("In what year was the project started?", "date"),
+        ("When was the project accepted into the foundation?", "date"),
+        ("when would I want to scale to zero?", None),  # a condition, not a time
+        ("Which Kubernetes release made the feature GA?", "version"),
+        ("Who chairs the steering committee?", "name"),
+        ("who is a platform engineer in the paper's terms?", None),  # a role, not a name
+        ("Which city will host the next summit?", "place"),
         ("how many replicas does the default use?", "count"),
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
@@ -41,6 +47,15 @@ def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None)
         ("how many GPUs did the 8-node run use?", "The run had 8 nodes.", False),
         ("what year did it graduate?", "It graduated in 2023.", True),
         ("how much memory does it need?", "Give it at least 16 GiB of memory.", True),
+        ("Which release made it GA?", "It became GA in v1.30.", True),
+        ("Which release made it GA?", "It is GA in recent releases.", False),
+        ("When was the project accepted?", "It was accepted on 12 March.", True),
+        ("Who created the operator?", "The operator was created by Acme Labs.", True),
+        ("Who created the operator?", "Lovelace Hopper started the operator.", True),
+        # a capitalised topic word, or a name the question itself uses, is no answer
+        ("Who created the Spark Operator?", "The Spark Operator runs Spark on Kubernetes.", False),
+        ("Which city hosts the summit?", "The summit is held in Paris.", True),
+        ("Which city hosts the summit?", "The summit is held online.", False),
     ],
 )
 def test_a_sentence_gives_a_figure_of_the_kind_asked(
