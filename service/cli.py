@@ -31,6 +31,7 @@ from service.cli_support import (
 
 if TYPE_CHECKING:
     from ingest.embed import Embedder
+    from ingest.store import IndexVersion
 
 app = typer.Typer(
     help="CNAI Assistant: grounded answers about Cloud Native AI, with citations.",
@@ -179,33 +180,118 @@ def milvus_load(index: IndexOpt = None, milvus_uri: MilvusUriOpt = None) -> None
 def adapt(
     index: IndexOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for adapted models.")] = Path("var/models"),
-    epochs: Annotated[int, typer.Option(min=1, max=20, help="Passes over the pairs.")] = 1,
+    cross_encoder: Annotated[
+        bool,
+        typer.Option(
+            "--cross-encoder",
+            help="Train a reranker (CNAI_RERANKER=cross-encoder) instead of the embedder.",
+        ),
+    ] = False,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Passes over the pairs. [default: 1]")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="--cross-encoder: most steps. [default: 2000]"),
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01, max=24 * 60, help="--cross-encoder: most minutes of training. [default: 20]"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="--cross-encoder: random seed.")] = 0,
     max_pairs: Annotated[
         int | None,
         typer.Option(min=32, help="Train on a random sample of this many pairs. [default: all]"),
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads. [env: CNAI_THREADS]")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Fine-tune the embedding model on an index's own headings and sentences (optional).
+    """Fine-tune the embedding model, or train a cross-encoder reranker, on an index's own
+    headings and sentences (optional).
 
-    Keep the result only if `cnai eval` shows it helps: rebuild the index with
+    Keep the result only if `cnai eval` shows it helps. An embedder: rebuild the index with
     `cnai ingest PATH... --model FOLDER`; serving then uses that model, as the index records it.
+    A cross-encoder: serve with CNAI_RERANKER=cross-encoder CNAI_RERANKER_MODEL=FOLDER.
     """
 
     def body() -> None:
-        from ingest.adapt import adapt as run_adapt
-        from ingest.embed import Embedder
         from ingest.settings import IngestSettings
         from ingest.store import load_index
 
+        if cross_encoder and epochs is not None:
+            raise BadInput(
+                "--epochs is for the embedder; bound --cross-encoder by --steps/--minutes"
+            )
+        if not cross_encoder and (steps is not None or minutes is not None):
+            raise BadInput("--steps and --minutes bound --cross-encoder training: add it")
         settings = IngestSettings(**overrides(index=index, threads=threads))
         version = load_index(settings.index)
+        if cross_encoder:
+            _adapt_cross_encoder(
+                version,
+                out,
+                settings.index,
+                settings.threads,
+                steps,
+                minutes,
+                seed,
+                max_pairs,
+                progress,
+            )
+            return
+        from ingest.adapt import adapt as run_adapt
+        from ingest.embed import Embedder
+
         embedder = Embedder(version.manifest.model, threads=settings.threads)
-        folder = run_adapt(embedder, version, out, epochs=epochs, max_pairs=max_pairs)
+        folder = run_adapt(
+            embedder, version, out, epochs=epochs or 1, max_pairs=max_pairs, show_progress=progress
+        )
         err.print(f"[green]adapted model saved to {folder}[/green]")
         err.print(f"next: cnai ingest PATH... --index DIR --model {folder}")
 
     run(body)
+
+
+def _adapt_cross_encoder(
+    version: IndexVersion,
+    out: Path,
+    index: Path,
+    threads: int,
+    steps: int | None,
+    minutes: float | None,
+    seed: int,
+    max_pairs: int | None,
+    progress: bool,
+) -> None:
+    """Train a reranker whose hard negatives the service's own retriever mines."""
+    from ingest.embed import Embedder
+    from service.engine import hybrid_retriever
+    from service.reranker_adapt import CrossEncoderTraining, check_out_folder, train_cross_encoder
+    from service.settings import ServiceSettings
+
+    check_out_folder(out)  # before the models load
+    # The miner is the service's own retriever, without a second-stage reranker.
+    service = ServiceSettings(index=index, threads=threads, reranker="none")
+    embedder = Embedder(version.manifest.model, threads=threads)
+    retriever = hybrid_retriever(service, version, embedder)
+    folder = train_cross_encoder(
+        version,
+        retriever,
+        out,
+        steps=steps or 2000,
+        minutes=minutes or 20.0,
+        config=CrossEncoderTraining(seed=seed),
+        threads=threads,
+        show_progress=progress,
+        max_pairs=max_pairs,
+    )
+    err.print(f"[green]cross-encoder saved to {folder}[/green]")
+    err.print(
+        f"next: CNAI_RERANKER=cross-encoder CNAI_RERANKER_MODEL={folder} "
+        "cnai eval --split tune --index DIR"
+    )
 
 
 @app.command()

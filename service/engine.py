@@ -33,6 +33,39 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
 
+def hybrid_retriever(
+    settings: ServiceSettings,
+    version: IndexVersion,
+    embedder: QueryEmbedder,
+    dense: DenseSearch | None = None,
+) -> HybridRetriever:
+    """The retriever the settings describe: the engine's, and the miner of hard negatives that
+    ``cnai adapt --cross-encoder`` uses (with its own settings)."""
+    return HybridRetriever(
+        version,
+        embedder,
+        candidates=settings.candidates,
+        dense_weight=settings.dense_weight,
+        sparse_weight=settings.sparse_weight,
+        rrf_k=settings.rrf_k,
+        rerank_depth=settings.rerank_depth,
+        diversity=settings.diversity,
+        merge=settings.merge_neighbours,
+        heading_weight=settings.heading_weight,
+        reranker=rerankers.make(
+            settings.reranker,
+            settings.reranker_model,
+            settings.reranker_url,
+            settings.reranker_protocol,
+            settings.reranker_model_name,
+            settings.reranker_timeout,
+            settings.threads,
+        ),
+        reranker_weight=settings.reranker_weight,
+        dense=dense,
+    )
+
+
 class Marks(dict[str, float]):
     """Stage milliseconds that remember when each was set: the stage's end, for tracing."""
 
@@ -95,28 +128,8 @@ class Engine:
         self.version: IndexVersion = load_index(settings.index, expect_model=model or None)
         self.embedder: QueryEmbedder = embedder or _query_embedder(settings, self.version)
         self.queries = QueryBatcher(self.embedder, enabled=settings.batch_queries)
-        self.retriever = HybridRetriever(
-            self.version,
-            self.embedder,
-            candidates=settings.candidates,
-            dense_weight=settings.dense_weight,
-            sparse_weight=settings.sparse_weight,
-            rrf_k=settings.rrf_k,
-            rerank_depth=settings.rerank_depth,
-            diversity=settings.diversity,
-            merge=settings.merge_neighbours,
-            heading_weight=settings.heading_weight,
-            reranker=rerankers.make(
-                settings.reranker,
-                settings.reranker_model,
-                settings.reranker_url,
-                settings.reranker_protocol,
-                settings.reranker_model_name,
-                settings.reranker_timeout,
-                settings.threads,
-            ),
-            reranker_weight=settings.reranker_weight,
-            dense=self._dense(settings),
+        self.retriever = hybrid_retriever(
+            settings, self.version, self.embedder, self._dense(settings)
         )
         self.acronyms = Acronyms(c.text for c in self.version.chunks)
         vocabulary = Vocabulary(
