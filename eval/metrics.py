@@ -131,18 +131,23 @@ def evidence_sweep(
     rows = []
     for t in thresholds:
         would = [o or e is None or e < t for e, o in zip(evidence, other_rule, strict=True)]
-        scores = abstention_scores(would, answerable)
-        rows.append(
-            {
-                "threshold": t,
-                "abstention_precision": scores["abstention_precision"],
-                "abstention_recall": scores["abstention_recall"],
-                "false_abstention_rate": safe_mean(
-                    [float(w) for w, a in zip(would, answerable, strict=True) if a]
-                ),
-            }
-        )
+        rows.append(_sweep_row(t, would, answerable))
     return rows
+
+
+def _sweep_row(
+    threshold: float, would: Sequence[bool], answerable: Sequence[bool]
+) -> dict[str, float | None]:
+    """One row of a threshold sweep: what abstaining on ``would`` scores."""
+    scores = abstention_scores(would, answerable)
+    return {
+        "threshold": threshold,
+        "abstention_precision": scores["abstention_precision"],
+        "abstention_recall": scores["abstention_recall"],
+        "false_abstention_rate": safe_mean(
+            [float(w) for w, a in zip(would, answerable, strict=True) if a]
+        ),
+    }
 
 
 ABSTENTION_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -163,17 +168,7 @@ def abstention_sweep(
         would = [
             f or (p is not None and p >= t) for p, f in zip(probabilities, floors, strict=True)
         ]
-        scores = abstention_scores(would, answerable)
-        rows.append(
-            {
-                "threshold": t,
-                "abstention_precision": scores["abstention_precision"],
-                "abstention_recall": scores["abstention_recall"],
-                "false_abstention_rate": safe_mean(
-                    [float(w) for w, a in zip(would, answerable, strict=True) if a]
-                ),
-            }
-        )
+        rows.append(_sweep_row(t, would, answerable))
     return rows
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from ingest.embed import Embedder, resolve_model_path
 from ingest.errors import IndexMismatch
+from ingest.store import sha256_of
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -157,7 +158,7 @@ def _export(embedder: Embedder, folder: Path) -> None:
         "max_tokens": embedder.max_tokens,
         "inputs": inputs,
         "pad_id": int(tokenizer.pad_token_id or 0),
-        "files": {n: _sha256(folder / n) for n in ("model.onnx", "tokenizer.json")},
+        "files": {n: sha256_of(folder / n) for n in ("model.onnx", "tokenizer.json")},
     }
     (folder / "export.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
     # The export must give the model's own vectors, or it is not used.
@@ -165,14 +166,6 @@ def _export(embedder: Embedder, folder: Path) -> None:
     diff = float(np.abs(exported.embed(_PROBES) - embedder.embed(_PROBES)).max())
     if diff > _MAX_EXPORT_DIFF:
         raise Unsupported(f"the ONNX export differs from the model by {diff:.2g}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OnnxEmbedder:
@@ -190,7 +183,7 @@ class OnnxEmbedder:
             raise IndexMismatch(f"the ONNX export in {folder} is not of {model!r}")
         for name, expected in meta["files"].items():
             path = folder / name
-            if not path.is_file() or _sha256(path) != expected:
+            if not path.is_file() or sha256_of(path) != expected:
                 raise IndexMismatch(
                     f"ONNX export {folder}: {name} is missing or corrupt; delete the folder to "
                     "export it again"
