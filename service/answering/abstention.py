@@ -62,6 +62,8 @@ FEATURES: dict[str, str] = {
     "names_near_best": "missing_terms",  # share of the question's names near the best sentences
     # The question asks for a kind of answer (figures.KINDS) and no sentence near the best gives
     # one. Asking for a kind is no evidence by itself, so it is no feature of its own.
+    # "Near" takes in the best sentences' neighbours (a year often sits in the next sentence)
+    # and their passages' headings (a release note's version is in its title).
     "kind_missing_near_best": "no_figure",
     "kind_gap": "no_figure",  # best score minus the best score of a sentence giving the kind
     "kind_missing_with_terms": "no_figure",  # no sentence gives the kind with a rare word
@@ -168,16 +170,49 @@ def features(
     if kind is not None:
         giving = [c for c in candidates if figures.gives(kind, c.text, question)]
         top = ranked[0].score
-        near_giving = [c for c in giving if c.score >= top - tuning.figure_margin]
-        out["kind_missing_near_best"] = float(not near_giving)
-        out["kind_gap"] = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
-        rare = sorted(known, key=lambda w: -weights[w])[:2]
+        near_ids = {id(c) for c in near}
+        near_giving = [
+            c for c in giving if c.score >= top - tuning.figure_margin or id(c) in near_ids
+        ]
+        headed = _headings_giving(kind, question, hits, best)
+        out["kind_missing_near_best"] = float(not near_giving and not headed)
+        gap = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
+        out["kind_gap"] = 0.0 if headed else gap
+        rare = set(sorted(known, key=lambda w: -weights[w])[:2])
         out["kind_missing_with_terms"] = float(
-            not any(set(rare) & content_words(c.text) for c in giving)
+            not any(rare & content_words(c.text) for c in giving)
+            and not any(rare & content_words(_passage_text(hits, r)) for r in headed)
         )
     asked = figures.qualifiers(question)
     out["qualifiers_missing"] = float(sum(not figures.states(q, near_text) for q in asked))
     return out
+
+
+def _headings_giving(
+    kind: figures.FigureKind,
+    question: str,
+    hits: Sequence[Hit],
+    best: Sequence[ScoredSentence],
+) -> set[int]:
+    """Ranks of the best sentences' passages whose title or heading gives the kind asked.
+
+    Serves release notes: "Which release added X?" is answered by a passage under "Announcing
+    v0.14", where no sentence repeats the version. Versions only: a year in a page title (a
+    2024 event recap) dates the page, not each thing it mentions.
+    """
+    if kind.name != "version":
+        return set()
+    ranks = {c.hit_rank for c in best if 0 <= c.hit_rank < len(hits)}
+    return {
+        r
+        for r in ranks
+        if figures.gives(kind, f"{hits[r].chunk.title}. {hits[r].chunk.section}", question)
+    }
+
+
+def _passage_text(hits: Sequence[Hit], rank: int) -> str:
+    chunk = hits[rank].chunk
+    return f"{chunk.title} {chunk.section} {chunk.text}"
 
 
 def _near(

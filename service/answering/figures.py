@@ -41,8 +41,29 @@ def _re(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+# How much a thing changed: a share ("50%"), a multiple ("2x", "10x-20x", "twice", "half") or,
+# when money is meant, a price.
+_CHANGE = (
+    rf"\b{_NUMBER}\s?(?:%|percent)|\b\d[\d,.]*\s?[x×](?!\w)|\b{_NUMBER}[\s-]?(?:times|fold)\b|"
+    r"\b(?:half|halved|double[ds]?|twice|triple[ds]?)\b|[$€£]\s?\d"
+)
+
 # The first kind whose question pattern matches decides what the answer must hold.
 KINDS = [
+    # "How much did X save/cut/reduce Y", "how much faster": a change, answered by a share or a
+    # multiple as often as by money. Read as a price, a sentence saying "a 50% reduction" or
+    # "2x lower latency" would not count as an answer. Questions naming money stay prices.
+    FigureKind(
+        "change",
+        _re(
+            r"\bhow much (?:did|does|do|can|could|will|would|has|have|is|was)\b"
+            r"(?!.*\b(?:dollars?|money|usd|euros?|budget)\b).*\b(?:sav(?:e|es|ed|ing)|reduc\w*|"
+            r"cut|cuts|lower\w*|improv\w*|increas\w*|rais\w*|boost\w*|speed\w* up|shrink\w*|"
+            r"decreas\w*|drop\w*)\b|"
+            r"\bhow much (?:faster|slower|higher|lower|more|less|better|smaller|larger|cheaper)\b"
+        ),
+        _re(_CHANGE),
+    ),
     FigureKind(
         "price",
         _re(
@@ -134,9 +155,15 @@ QUALIFIERS = [
         _re(r"\bfirst\b|\boriginally\b|\binitial(?:ly)?\b"),
         _re(r"\bfirst\b|\boriginal(?:ly)?\b|\binitial(?:ly)?\b|\bintroduced\b|\bstarted\b"),
     ),
+    # Everyday time words ("today", "now", "currently", "next step") ask for no particular
+    # release: only "latest", "newest", "most recent", or "current"/"next"/"upcoming" before a
+    # release or version do.
     Qualifier(
         "latest",
-        _re(r"\blatest\b|\bcurrently\b|\bnewest\b|\bmost recent\b|\bnext\b|\btoday\b"),
+        _re(
+            r"\blatest\b|\bnewest\b|\bmost recent\b|"
+            r"\b(?:current|next|upcoming)\s+(?:[\w.-]+\s+)?(?:release|version|stable)s?\b"
+        ),
         _re(r"\blatest\b|\bcurrent(?:ly)?\b|\bnewest\b|\brecent\b|\bnext\b|\bupcoming\b"),
     ),
     Qualifier(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.answering.figures import asked_kind, gives
+from service.answering.figures import asked_kind, gives, qualifiers
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,12 @@ from service.answering.figures import asked_kind, gives
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
         ("Why do GPUs cost so much?", None),
+        # how much a thing changed: a share or a multiple answers, not only money
+        ("How much did the platform cut yearly inference costs?", "change"),
+        ("how much did routing reduce time to first token?", "change"),
+        ("how much faster is the new runtime?", "change"),
+        ("How much money did the team save per year?", "price"),
+        ("How many dollars a year did the move save?", "price"),
     ],
 )
 def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -56,6 +62,10 @@ def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None)
         ("Who created the Spark Operator?", "The Spark Operator runs Spark on Kubernetes.", False),
         ("Which city hosts the summit?", "The summit is held in Paris.", True),
         ("Which city hosts the summit?", "The summit is held online.", False),
+        ("How much did it cut costs?", "It brought nearly a 50% reduction in costs.", True),
+        ("How much did it cut latency?", "We saw a 2x reduction in latency.", True),
+        ("how much faster is it?", "It reaches 10x-20x higher throughput.", True),
+        ("How much did it cut costs?", "The cut came in 2023 after a migration.", False),
     ],
 )
 def test_a_sentence_gives_a_figure_of_the_kind_asked(
@@ -64,3 +74,20 @@ def test_a_sentence_gives_a_figure_of_the_kind_asked(
     kind = asked_kind(question)
     assert kind is not None
     assert gives(kind, sentence, question) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("What is the latest release of the operator?", True),
+        ("Which version is the current stable release?", True),
+        ("When is the next release due?", True),
+        # everyday time words ask for no particular release
+        ("What does the working group do today?", False),
+        ("Which scheduler does the paper currently recommend?", False),
+        ("What is the next step after installing the operator?", False),
+        ("Can I now run pipelines locally?", False),
+    ],
+)
+def test_only_a_release_word_reads_as_the_latest_qualifier(question: str, asked: bool) -> None:
+    assert ("latest" in [q.name for q in qualifiers(question)]) is asked
