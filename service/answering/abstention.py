@@ -26,7 +26,7 @@ import numpy as np
 
 from ingest.errors import BadInput
 from ingest.store import IndexVersion
-from ingest.text import content_words, tokenize
+from ingest.text import QUESTION_WORDS, content_words, tokenize
 from service.answering import figures
 from service.retrieval import Hit
 from service.vocabulary import Vocabulary
@@ -124,6 +124,29 @@ def question_names(question: str) -> list[str]:
     )
 
 
+# "According to the whitepaper", "per the KServe 0.11 notes": where the asker expects the
+# answer, not what it is about. Such words are rare in the passages (documents seldom say
+# "according to"), so left in they would look like the question's rarest, missing terms.
+_ATTRIBUTION = re.compile(
+    r"\b(?:according to|per|as (?:stated|described|given) in)\s+(?:the\s+)?"
+    r"(?:[\w.+'’-]+\s+){0,4}?(?:white ?papers?|papers?|docs?|documentation|blog(?:\s+posts?)?|"
+    r"posts?|articles?|notes|charter|glossary|news|page|table|comparison|footnote|summary)\b",
+    re.IGNORECASE,
+)
+
+
+def question_terms(question: str) -> frozenset[str]:
+    """Stemmed words that say what a question is about.
+
+    Without its attribution ("according to the whitepaper") and question scaffolding
+    ("did", "were", "what": ingest.text.QUESTION_WORDS), which documentation seldom uses and
+    IDF would otherwise rank as the question's rarest words.
+    """
+    text = _ATTRIBUTION.sub(" ", question)
+    kept = [t for t in text.split() if t.lower().strip("?,.!;:'\"()") not in QUESTION_WORDS]
+    return content_words(" ".join(kept))
+
+
 def features(
     question: str,
     hits: Sequence[Hit],
@@ -148,7 +171,7 @@ def features(
     near_text = " ".join(c.text for c in near)
     near_words = content_words(near_text)
     passages = " ".join(f"{h.chunk.section}\n{h.chunk.text}" for h in hits[: tuning.best_passages])
-    words = content_words(question)
+    words = question_terms(question)
     weights = {w: stats.idf(w) for w in words}
     total = sum(weights.values())
     if total > 0:

@@ -152,7 +152,8 @@ QUALIFIERS = [
     Qualifier("final", _re(r"\bfinal\b"), _re(r"\bfinal\b|\bpublished\b|\bv?1\.0\b")),
     Qualifier(
         "first",
-        _re(r"\bfirst\b|\boriginally\b|\binitial(?:ly)?\b"),
+        # "first-time contributors", "first-class support", "at first": no first release
+        _re(r"(?<!\bat )\bfirst\b(?!-)|\boriginally\b|\binitial(?:ly)?\b"),
         _re(r"\bfirst\b|\boriginal(?:ly)?\b|\binitial(?:ly)?\b|\bintroduced\b|\bstarted\b"),
     ),
     # Everyday time words ("today", "now", "currently", "next step") ask for no particular
@@ -181,12 +182,37 @@ QUALIFIERS = [
 
 
 def asked_kind(question: str) -> FigureKind | None:
-    return next((k for k in KINDS if k.question.search(question)), None)
+    """The kind of answer ``question`` asks for, if any.
+
+    A kind named inside a "why" clause ("what's NCCL and why should I care which version I
+    run?") is part of the reason asked for, not the answer: no kind.
+    """
+    for kind in KINDS:
+        match = kind.question.search(question)
+        if match:
+            return None if _WHY.search(question, 0, match.start()) else kind
+    return None
+
+
+_WHY = re.compile(r"\bwhy\b", re.IGNORECASE)
+# Figures that are not what a sentence states: numbers inside links (an arXiv id, an event
+# page's number, "kccnceu2024" in a host name).
+_LINK = re.compile(r"\]\([^)]*\)|<?https?://\S+|\bwww\.\S+", re.IGNORECASE)
+# Numbers that are no count: a day of a month ("May 11", "21 August"), a version ("0.13",
+# "v1.27"), an issue or pull request ("#3866"), a range of days ("14-15" after a month).
+_NOT_COUNTS = re.compile(
+    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?(?:st|nd|rd|th)?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\b|\bv?\d+\.\d+(?:\.\d+)*\b|#\d+",
+    re.IGNORECASE,
+)
 
 
 def gives(kind: FigureKind, sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state."""
     asked = {_norm(f) for f in kind.answer.findall(question)}
+    sentence = _LINK.sub(" ", sentence)
+    if kind.name == "count":
+        sentence = _NOT_COUNTS.sub(" ", sentence)
     found = kind.answer.findall(sentence)
     if kind.name in _NAMED:  # a name answers only with a word the question does not use
         words = set(re.findall(r"[a-z0-9]+", question.lower()))
