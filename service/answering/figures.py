@@ -214,10 +214,31 @@ def gives(kind: FigureKind, sentence: str, question: str) -> bool:
     if kind.name == "count":
         sentence = _NOT_COUNTS.sub(" ", sentence)
     found = kind.answer.findall(sentence)
+    if kind.name == "name":
+        found = [n for n in (_full_name(f) for f in found) if n]
     if kind.name in _NAMED:  # a name answers only with a word the question does not use
         words = set(re.findall(r"[a-z0-9]+", question.lower()))
         return any(set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found)
     return any(_norm(f) not in asked for f in found)
+
+
+# Capitalised for their place in a sentence or a date, not as part of a name: "As India's
+# first KubeCon", "The KServe team", "in Banglore May 11".
+_NOT_NAME_WORDS = re.compile(
+    rf"^(?:the|a|an|as|at|in|on|by|for|from|with|this|that|these|those|our|its|their|and|or|"
+    rf"if|when|while|after|before|since|{_MONTH})$",
+    re.IGNORECASE,
+)
+
+
+def _full_name(found: str) -> str:
+    """A run of capitalised words without sentence-start and month words; '' if no full name
+    is left (one word after "by" stays: it matched as the agent of a verb)."""
+    words = found.split()
+    kept = [w for w in words if not _NOT_NAME_WORDS.match(w)]
+    if len(words) > 1 and len(kept) < 2:
+        return ""
+    return " ".join(kept)
 
 
 def qualifiers(question: str) -> list[Qualifier]:

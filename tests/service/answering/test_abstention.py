@@ -235,3 +235,11 @@ def test_a_year_in_the_sentence_after_a_best_one_counts_as_near_it() -> None:
     got = features(question, [hit], sentences, Vocabulary(corpus, _pieces), CorpusStats(corpus))
     assert got["kind_missing_near_best"] == 0.0
     assert got["kind_gap"] > 0.15  # outside the score margin: found by being next to the best
+
+
+def test_attribution_and_question_scaffolding_are_not_question_terms() -> None:
+    terms = abstention.question_terms(
+        "Since what year did the operator ship, according to the scheduling whitepaper?"
+    )
+    assert terms == abstention.question_terms("Since what year operator ship?")
+    assert "whitepap" in abstention.question_terms("Who wrote the whitepaper?")  # the topic

@@ -23,6 +23,8 @@ from service.answering.figures import asked_kind, gives, qualifiers
         ("who is a platform engineer in the paper's terms?", None),  # a role, not a name
         ("Which city will host the next summit?", "place"),
         ("how many replicas does the default use?", "count"),
+        # a kind named inside a "why" clause is part of the reason asked for
+        ("What is the operator and why should I care which version I run?", None),
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
         ("Why do GPUs cost so much?", None),
@@ -62,6 +64,20 @@ def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None)
         ("Who created the Spark Operator?", "The Spark Operator runs Spark on Kubernetes.", False),
         ("Which city hosts the summit?", "The summit is held in Paris.", True),
         ("Which city hosts the summit?", "The summit is held online.", False),
+        # capitalised by sentence position or a date, no full name
+        ("Who hosted the meetup?", "As India's first meetup, it drew a crowd.", False),
+        ("Who hosted the meetup?", "The meetup met in Pune May 11.", False),
+        ("Who hosted the meetup?", "The Acme Robotics team hosted the meetup.", True),
+        ("Who hosted the meetup?", "The meetup was hosted by Acme.", True),
+        # numbers in links, dates, versions and issue numbers are no counts
+        ("How many talks were submitted?", "Talks went in on August 21.", False),
+        (
+            "How many talks were submitted?",
+            "See [the list](https://x.io/events/300323857/).",
+            False,
+        ),
+        ("How many talks were submitted?", "PRs #3866 and #85 added them in v1.27.", False),
+        ("How many talks were submitted?", "The group submitted three talks.", True),
         ("How much did it cut costs?", "It brought nearly a 50% reduction in costs.", True),
         ("How much did it cut latency?", "We saw a 2x reduction in latency.", True),
         ("how much faster is it?", "It reaches 10x-20x higher throughput.", True),
@@ -91,3 +107,17 @@ def test_a_sentence_gives_a_figure_of_the_kind_asked(
 )
 def test_only_a_release_word_reads_as_the_latest_qualifier(question: str, asked: bool) -> None:
     assert ("latest" in [q.name for q in qualifiers(question)]) is asked
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Which release first shipped the operator?", True),
+        ("Who originally created the operator?", True),
+        # "first" inside a compound or "at first" asks for no first release
+        ("How many first-time contributors did the release have?", False),
+        ("Does the runtime give first-class support to LoRA?", False),
+    ],
+)
+def test_first_reads_as_a_qualifier_only_on_its_own(question: str, asked: bool) -> None:
+    assert ("first" in [q.name for q in qualifiers(question)]) is asked
