@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -45,6 +45,10 @@ class Tuning:
     figure_margin: float = 0.15  # how far below the best score a sentence with the figure may be
     missing_kind_gap: float = 0.5  # kind gap when no retrieved sentence gives the kind at all
     spread_rank: int = 5  # evidence margin: best cosine over the cosine at this rank
+    # A word in at least this share of passages is the corpus's topic, not a name answering
+    # "who" or "where" (figures.gives).
+    topic_share: float = 0.05
+    topic_min_passages: int = 3  # and in at least this many (a small index has few passages)
 
 
 TUNING = Tuning()
@@ -191,7 +195,8 @@ def features(
 
     kind = figures.asked_kind(question)
     if kind is not None:
-        giving = [c for c in candidates if figures.gives(kind, c.text, question)]
+        topical = _topical(stats, max(tuning.topic_min_passages, tuning.topic_share * stats.n))
+        giving = [c for c in candidates if figures.gives(kind, c.text, question, topical)]
         top = ranked[0].score
         near_ids = {id(c) for c in near}
         near_giving = [
@@ -209,6 +214,15 @@ def features(
     asked = figures.qualifiers(question)
     out["qualifiers_missing"] = float(sum(not figures.states(q, near_text) for q in asked))
     return out
+
+
+def _topical(stats: CorpusStats, passages: float) -> Callable[[str], bool]:
+    """Whether a word is in at least ``passages`` passages (stop words count as topical)."""
+
+    def topical(word: str) -> bool:
+        return all(stats.df.get(s, 0) >= passages for s in content_words(word))
+
+    return topical
 
 
 def _headings_giving(

@@ -12,6 +12,7 @@ a sentence on a feature's alpha does not say when it went GA.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _WORDS = (
@@ -207,8 +208,18 @@ _NOT_COUNTS = re.compile(
 )
 
 
-def gives(kind: FigureKind, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state."""
+def gives(
+    kind: FigureKind,
+    sentence: str,
+    question: str,
+    topical: Callable[[str], bool] | None = None,
+) -> bool:
+    """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state.
+
+    ``topical(word)``, when given, tells words the corpus uses throughout ("Cloud Native",
+    "Working Group" over CNAI documents): a name or place made only of such words and the
+    question's own is the corpus's topic, not who or where.
+    """
     asked = {_norm(f) for f in kind.answer.findall(question)}
     sentence = _LINK.sub(" ", sentence)
     if kind.name == "count":
@@ -218,7 +229,10 @@ def gives(kind: FigureKind, sentence: str, question: str) -> bool:
         found = [n for n in (_full_name(f) for f in found) if n]
     if kind.name in _NAMED:  # a name answers only with a word the question does not use
         words = set(re.findall(r"[a-z0-9]+", question.lower()))
-        return any(set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found)
+        new = [set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found]
+        if topical is not None:
+            new = [{w for w in n if not topical(w)} for n in new]
+        return any(new)
     return any(_norm(f) not in asked for f in found)
 
 

@@ -243,3 +243,16 @@ def test_attribution_and_question_scaffolding_are_not_question_terms() -> None:
     )
     assert terms == abstention.question_terms("Since what year operator ship?")
     assert "whitepap" in abstention.question_terms("Who wrote the whitepaper?")  # the topic
+
+
+def test_a_name_made_of_words_the_corpus_uses_throughout_does_not_answer_who() -> None:
+    question = "Who hosted the meetup where the group presented?"
+    topic = "Cloud Native Platform"
+    background = [f"{topic} runs workloads on clusters, part {i}." for i in range(10)]
+    sentences = [f"The meetup was part of the {topic} community programme."]
+    corpus = BACKGROUND + background + sentences
+    chunk = Chunk("c1", "doc.md", "Doc", "doc", "", "Section", sentences[0], 0)
+    hit = Hit(chunk, score=1.0, dense=0.6, rows=(0,))
+    scored = [Scored(0, 0, sentences[0], 0.6, 0.6)]
+    got = features(question, [hit], scored, Vocabulary(corpus, _pieces), CorpusStats(corpus))
+    assert got["kind_missing_near_best"] == 1.0

@@ -121,3 +121,12 @@ def test_only_a_release_word_reads_as_the_latest_qualifier(question: str, asked:
 )
 def test_first_reads_as_a_qualifier_only_on_its_own(question: str, asked: bool) -> None:
     assert ("first" in [q.name for q in qualifiers(question)]) is asked
+
+
+def test_a_name_of_only_topical_words_does_not_answer_when_topical_words_are_known() -> None:
+    kind = asked_kind("Who hosted the meetup?")
+    assert kind is not None
+    sentence = "The meetup joined the Cloud Native programme."
+    assert gives(kind, sentence, "Who hosted the meetup?")
+    topical = {"cloud", "native"}.__contains__
+    assert not gives(kind, sentence, "Who hosted the meetup?", topical)
