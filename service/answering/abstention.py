@@ -207,8 +207,9 @@ def features(
         gap = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
         out["kind_gap"] = 0.0 if headed else gap
         rare = set(sorted(known, key=lambda w: -weights[w])[:2])
+        # A passage's heading says what its sentences are about ("Announcing KServe v0.17").
         out["kind_missing_with_terms"] = float(
-            not any(rare & content_words(c.text) for c in giving)
+            not any(rare & (content_words(c.text) | _heading_words(hits, c)) for c in giving)
             and not any(rare & content_words(_passage_text(hits, r)) for r in headed)
         )
     asked = figures.qualifiers(question)
@@ -245,6 +246,13 @@ def _headings_giving(
         for r in ranks
         if figures.gives(kind, f"{hits[r].chunk.title}. {hits[r].chunk.section}", question)
     }
+
+
+def _heading_words(hits: Sequence[Hit], sentence: ScoredSentence) -> frozenset[str]:
+    if not 0 <= sentence.hit_rank < len(hits):
+        return frozenset()
+    chunk = hits[sentence.hit_rank].chunk
+    return content_words(f"{chunk.title} {chunk.section}")
 
 
 def _passage_text(hits: Sequence[Hit], rank: int) -> str:

@@ -186,7 +186,8 @@ def asked_kind(question: str) -> FigureKind | None:
     """The kind of answer ``question`` asks for, if any.
 
     A kind named inside a "why" clause ("what's NCCL and why should I care which version I
-    run?") is part of the reason asked for, not the answer: no kind.
+    run?") or after "how does X decide" ("... decide how many pods to run?") is part of the
+    reason or mechanism asked for, not the answer: no kind.
     """
     for kind in KINDS:
         match = kind.question.search(question)
@@ -195,7 +196,11 @@ def asked_kind(question: str) -> FigureKind | None:
     return None
 
 
-_WHY = re.compile(r"\bwhy\b", re.IGNORECASE)
+_WHY = re.compile(
+    r"\bwhy\b|\bhow (?:does|do|did|is|are|can|should)\b.*\b(?:decides?|determines?|chooses?|"
+    r"picks?|knows?|calculates?|computes?|works? out|figures? out)\b",
+    re.IGNORECASE,
+)
 # Figures that are not what a sentence states: numbers inside links (an arXiv id, an event
 # page's number, "kccnceu2024" in a host name).
 _LINK = re.compile(r"\]\([^)]*\)|<?https?://\S+|\bwww\.\S+", re.IGNORECASE)

@@ -256,3 +256,21 @@ def test_a_name_made_of_words_the_corpus_uses_throughout_does_not_answer_who() -
     scored = [Scored(0, 0, sentences[0], 0.6, 0.6)]
     got = features(question, [hit], scored, Vocabulary(corpus, _pieces), CorpusStats(corpus))
     assert got["kind_missing_near_best"] == 1.0
+
+
+def test_a_rare_word_in_the_heading_goes_with_the_figures_of_its_passage() -> None:
+    question = "How many first-time contributors did the Servo release have?"
+    body = "We thank all 38 people who helped, among them 21 newcomers."
+    corpus = [*BACKGROUND, body, "Servo serves models over HTTP."]
+
+    def kind_with_terms(title: str) -> float:
+        chunk = Chunk("c1", "doc.md", title, "doc", "", "Acknowledgments", body, 0)
+        hit = Hit(chunk, score=1.0, dense=0.6, rows=(0,))
+        scored = [Scored(0, 0, body, 0.6, 0.6)]
+        vocabulary = Vocabulary(corpus, _pieces)
+        return features(question, [hit], scored, vocabulary, CorpusStats(corpus))[
+            "kind_missing_with_terms"
+        ]
+
+    assert kind_with_terms("Announcing Servo v0.17") == 0.0
+    assert kind_with_terms("News") == 1.0

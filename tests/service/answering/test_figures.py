@@ -25,6 +25,7 @@ from service.answering.figures import asked_kind, gives, qualifiers
         ("how many replicas does the default use?", "count"),
         # a kind named inside a "why" clause is part of the reason asked for
         ("What is the operator and why should I care which version I run?", None),
+        ("how does the autoscaler decide how many pods to run?", None),
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
         ("Why do GPUs cost so much?", None),
