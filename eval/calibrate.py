@@ -30,7 +30,7 @@ from service.answering.abstention import FEATURES, Model
 from service.answering.injection import instructs_model
 from service.engine import Engine, Timer
 
-TARGET_PRECISION = 0.92  # on cross-validated tune: a margin over the 0.90 asked of test
+TARGET_PRECISION = 0.95  # on cross-validated tune: unseen questions scored ~0.08 below CV
 TEMPLATE_WEIGHT = 0.5  # a templated near miss counts half a written question in the fit
 FOLDS = 5
 REPEATS = 5  # cross-validation repeats whose out-of-fold probabilities choose the threshold

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -26,7 +26,7 @@ import numpy as np
 
 from ingest.errors import BadInput
 from ingest.store import IndexVersion
-from ingest.text import content_words, tokenize
+from ingest.text import QUESTION_WORDS, content_words, tokenize
 from service.answering import figures
 from service.retrieval import Hit
 from service.vocabulary import Vocabulary
@@ -45,6 +45,10 @@ class Tuning:
     figure_margin: float = 0.15  # how far below the best score a sentence with the figure may be
     missing_kind_gap: float = 0.5  # kind gap when no retrieved sentence gives the kind at all
     spread_rank: int = 5  # evidence margin: best cosine over the cosine at this rank
+    # A word in at least this share of passages is the corpus's topic, not a name answering
+    # "who" or "where" (figures.gives).
+    topic_share: float = 0.05
+    topic_min_passages: int = 3  # and in at least this many (a small index has few passages)
 
 
 TUNING = Tuning()
@@ -62,6 +66,8 @@ FEATURES: dict[str, str] = {
     "names_near_best": "missing_terms",  # share of the question's names near the best sentences
     # The question asks for a kind of answer (figures.KINDS) and no sentence near the best gives
     # one. Asking for a kind is no evidence by itself, so it is no feature of its own.
+    # "Near" takes in the best sentences' neighbours (a year often sits in the next sentence)
+    # and their passages' headings (a release note's version is in its title).
     "kind_missing_near_best": "no_figure",
     "kind_gap": "no_figure",  # best score minus the best score of a sentence giving the kind
     "kind_missing_with_terms": "no_figure",  # no sentence gives the kind with a rare word
@@ -122,6 +128,29 @@ def question_names(question: str) -> list[str]:
     )
 
 
+# "According to the whitepaper", "per the KServe 0.11 notes": where the asker expects the
+# answer, not what it is about. Such words are rare in the passages (documents seldom say
+# "according to"), so left in they would look like the question's rarest, missing terms.
+_ATTRIBUTION = re.compile(
+    r"\b(?:according to|per|as (?:stated|described|given) in)\s+(?:the\s+)?"
+    r"(?:[\w.+'’-]+\s+){0,4}?(?:white ?papers?|papers?|docs?|documentation|blog(?:\s+posts?)?|"
+    r"posts?|articles?|notes|charter|glossary|news|page|table|comparison|footnote|summary)\b",
+    re.IGNORECASE,
+)
+
+
+def question_terms(question: str) -> frozenset[str]:
+    """Stemmed words that say what a question is about.
+
+    Without its attribution ("according to the whitepaper") and question scaffolding
+    ("did", "were", "what": ingest.text.QUESTION_WORDS), which documentation seldom uses and
+    IDF would otherwise rank as the question's rarest words.
+    """
+    text = _ATTRIBUTION.sub(" ", question)
+    kept = [t for t in text.split() if t.lower().strip("?,.!;:'\"()") not in QUESTION_WORDS]
+    return content_words(" ".join(kept))
+
+
 def features(
     question: str,
     hits: Sequence[Hit],
@@ -146,7 +175,7 @@ def features(
     near_text = " ".join(c.text for c in near)
     near_words = content_words(near_text)
     passages = " ".join(f"{h.chunk.section}\n{h.chunk.text}" for h in hits[: tuning.best_passages])
-    words = content_words(question)
+    words = question_terms(question)
     weights = {w: stats.idf(w) for w in words}
     total = sum(weights.values())
     if total > 0:
@@ -166,18 +195,69 @@ def features(
 
     kind = figures.asked_kind(question)
     if kind is not None:
-        giving = [c for c in candidates if figures.gives(kind, c.text, question)]
+        topical = _topical(stats, max(tuning.topic_min_passages, tuning.topic_share * stats.n))
+        giving = [c for c in candidates if figures.gives(kind, c.text, question, topical)]
         top = ranked[0].score
-        near_giving = [c for c in giving if c.score >= top - tuning.figure_margin]
-        out["kind_missing_near_best"] = float(not near_giving)
-        out["kind_gap"] = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
-        rare = sorted(known, key=lambda w: -weights[w])[:2]
+        near_ids = {id(c) for c in near}
+        near_giving = [
+            c for c in giving if c.score >= top - tuning.figure_margin or id(c) in near_ids
+        ]
+        headed = _headings_giving(kind, question, hits, best)
+        out["kind_missing_near_best"] = float(not near_giving and not headed)
+        gap = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
+        out["kind_gap"] = 0.0 if headed else gap
+        rare = set(sorted(known, key=lambda w: -weights[w])[:2])
+        # A passage's heading says what its sentences are about ("Announcing KServe v0.17").
         out["kind_missing_with_terms"] = float(
-            not any(set(rare) & content_words(c.text) for c in giving)
+            not any(rare & (content_words(c.text) | _heading_words(hits, c)) for c in giving)
+            and not any(rare & content_words(_passage_text(hits, r)) for r in headed)
         )
     asked = figures.qualifiers(question)
     out["qualifiers_missing"] = float(sum(not figures.states(q, near_text) for q in asked))
     return out
+
+
+def _topical(stats: CorpusStats, passages: float) -> Callable[[str], bool]:
+    """Whether a word is in at least ``passages`` passages (stop words count as topical)."""
+
+    def topical(word: str) -> bool:
+        return all(stats.df.get(s, 0) >= passages for s in content_words(word))
+
+    return topical
+
+
+def _headings_giving(
+    kind: figures.FigureKind,
+    question: str,
+    hits: Sequence[Hit],
+    best: Sequence[ScoredSentence],
+) -> set[int]:
+    """Ranks of the best sentences' passages whose title or heading gives the kind asked.
+
+    Serves release notes: "Which release added X?" is answered by a passage under "Announcing
+    v0.14", where no sentence repeats the version. Versions only: a year in a page title (a
+    2024 event recap) dates the page, not each thing it mentions.
+    """
+    if kind.name != "version":
+        return set()
+    ranks = {c.hit_rank for c in best if 0 <= c.hit_rank < len(hits)}
+    return {
+        r
+        for r in ranks
+        if figures.gives(kind, f"{hits[r].chunk.title}. {hits[r].chunk.section}", question)
+    }
+
+
+def _heading_words(hits: Sequence[Hit], sentence: ScoredSentence) -> frozenset[str]:
+    if not 0 <= sentence.hit_rank < len(hits):
+        return frozenset()
+    chunk = hits[sentence.hit_rank].chunk
+    return content_words(f"{chunk.title} {chunk.section}")
+
+
+def _passage_text(hits: Sequence[Hit], rank: int) -> str:
+    chunk = hits[rank].chunk
+    return f"{chunk.title} {chunk.section} {chunk.text}"
 
 
 def _near(

@@ -12,6 +12,7 @@ a sentence on a feature's alpha does not say when it went GA.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _WORDS = (
@@ -41,8 +42,29 @@ def _re(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+# How much a thing changed: a share ("50%"), a multiple ("2x", "10x-20x", "twice", "half") or,
+# when money is meant, a price.
+_CHANGE = (
+    rf"\b{_NUMBER}\s?(?:%|percent)|\b\d[\d,.]*\s?[x×](?!\w)|\b{_NUMBER}[\s-]?(?:times|fold)\b|"
+    r"\b(?:half|halved|double[ds]?|twice|triple[ds]?)\b|[$€£]\s?\d"
+)
+
 # The first kind whose question pattern matches decides what the answer must hold.
 KINDS = [
+    # "How much did X save/cut/reduce Y", "how much faster": a change, answered by a share or a
+    # multiple as often as by money. Read as a price, a sentence saying "a 50% reduction" or
+    # "2x lower latency" would not count as an answer. Questions naming money stay prices.
+    FigureKind(
+        "change",
+        _re(
+            r"\bhow much (?:did|does|do|can|could|will|would|has|have|is|was)\b"
+            r"(?!.*\b(?:dollars?|money|usd|euros?|budget)\b).*\b(?:sav(?:e|es|ed|ing)|reduc\w*|"
+            r"cut|cuts|lower\w*|improv\w*|increas\w*|rais\w*|boost\w*|speed\w* up|shrink\w*|"
+            r"decreas\w*|drop\w*)\b|"
+            r"\bhow much (?:faster|slower|higher|lower|more|less|better|smaller|larger|cheaper)\b"
+        ),
+        _re(_CHANGE),
+    ),
     FigureKind(
         "price",
         _re(
@@ -131,12 +153,19 @@ QUALIFIERS = [
     Qualifier("final", _re(r"\bfinal\b"), _re(r"\bfinal\b|\bpublished\b|\bv?1\.0\b")),
     Qualifier(
         "first",
-        _re(r"\bfirst\b|\boriginally\b|\binitial(?:ly)?\b"),
+        # "first-time contributors", "first-class support", "at first": no first release
+        _re(r"(?<!\bat )\bfirst\b(?!-)|\boriginally\b|\binitial(?:ly)?\b"),
         _re(r"\bfirst\b|\boriginal(?:ly)?\b|\binitial(?:ly)?\b|\bintroduced\b|\bstarted\b"),
     ),
+    # Everyday time words ("today", "now", "currently", "next step") ask for no particular
+    # release: only "latest", "newest", "most recent", or "current"/"next"/"upcoming" before a
+    # release or version do.
     Qualifier(
         "latest",
-        _re(r"\blatest\b|\bcurrently\b|\bnewest\b|\bmost recent\b|\bnext\b|\btoday\b"),
+        _re(
+            r"\blatest\b|\bnewest\b|\bmost recent\b|"
+            r"\b(?:current|next|upcoming)\s+(?:[\w.-]+\s+)?(?:release|version|stable)s?\b"
+        ),
         _re(r"\blatest\b|\bcurrent(?:ly)?\b|\bnewest\b|\brecent\b|\bnext\b|\bupcoming\b"),
     ),
     Qualifier(
@@ -154,17 +183,81 @@ QUALIFIERS = [
 
 
 def asked_kind(question: str) -> FigureKind | None:
-    return next((k for k in KINDS if k.question.search(question)), None)
+    """The kind of answer ``question`` asks for, if any.
+
+    A kind named inside a "why" clause ("what's NCCL and why should I care which version I
+    run?") or after "how does X decide" ("... decide how many pods to run?") is part of the
+    reason or mechanism asked for, not the answer: no kind.
+    """
+    for kind in KINDS:
+        match = kind.question.search(question)
+        if match:
+            return None if _WHY.search(question, 0, match.start()) else kind
+    return None
 
 
-def gives(kind: FigureKind, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state."""
+_WHY = re.compile(
+    r"\bwhy\b|\bhow (?:does|do|did|is|are|can|should)\b.*\b(?:decides?|determines?|chooses?|"
+    r"picks?|knows?|calculates?|computes?|works? out|figures? out)\b",
+    re.IGNORECASE,
+)
+# Figures that are not what a sentence states: numbers inside links (an arXiv id, an event
+# page's number, "kccnceu2024" in a host name).
+_LINK = re.compile(r"\]\([^)]*\)|<?https?://\S+|\bwww\.\S+", re.IGNORECASE)
+# Numbers that are no count: a day of a month ("May 11", "21 August"), a version ("0.13",
+# "v1.27"), an issue or pull request ("#3866"), a range of days ("14-15" after a month).
+_NOT_COUNTS = re.compile(
+    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?(?:st|nd|rd|th)?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\b|\bv?\d+\.\d+(?:\.\d+)*\b|#\d+",
+    re.IGNORECASE,
+)
+
+
+def gives(
+    kind: FigureKind,
+    sentence: str,
+    question: str,
+    topical: Callable[[str], bool] | None = None,
+) -> bool:
+    """Whether ``sentence`` holds an answer of ``kind`` that the question does not already state.
+
+    ``topical(word)``, when given, tells words the corpus uses throughout ("Cloud Native",
+    "Working Group" over CNAI documents): a name or place made only of such words and the
+    question's own is the corpus's topic, not who or where.
+    """
     asked = {_norm(f) for f in kind.answer.findall(question)}
+    sentence = _LINK.sub(" ", sentence)
+    if kind.name == "count":
+        sentence = _NOT_COUNTS.sub(" ", sentence)
     found = kind.answer.findall(sentence)
+    if kind.name == "name":
+        found = [n for n in (_full_name(f) for f in found) if n]
     if kind.name in _NAMED:  # a name answers only with a word the question does not use
         words = set(re.findall(r"[a-z0-9]+", question.lower()))
-        return any(set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found)
+        new = [set(re.findall(r"[a-z0-9]+", f.lower())) - words for f in found]
+        if topical is not None:
+            new = [{w for w in n if not topical(w)} for n in new]
+        return any(new)
     return any(_norm(f) not in asked for f in found)
+
+
+# Capitalised for their place in a sentence or a date, not as part of a name: "As India's
+# first KubeCon", "The KServe team", "in Banglore May 11".
+_NOT_NAME_WORDS = re.compile(
+    rf"^(?:the|a|an|as|at|in|on|by|for|from|with|this|that|these|those|our|its|their|and|or|"
+    rf"if|when|while|after|before|since|{_MONTH})$",
+    re.IGNORECASE,
+)
+
+
+def _full_name(found: str) -> str:
+    """A run of capitalised words without sentence-start and month words; '' if no full name
+    is left (one word after "by" stays: it matched as the agent of a verb)."""
+    words = found.split()
+    kept = [w for w in words if not _NOT_NAME_WORDS.match(w)]
+    if len(words) > 1 and len(kept) < 2:
+        return ""
+    return " ".join(kept)
 
 
 def qualifiers(question: str) -> list[Qualifier]:

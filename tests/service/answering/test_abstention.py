@@ -187,3 +187,90 @@ def test_the_stored_model_loads_and_records_how_it_was_made() -> None:
     cv = data["cross_validation"]
     assert cv["pooled"]["precision"] >= 0.9  # chosen for precision on cross-validated tune
     assert set(FEATURES.values()) == set(REASONS)
+
+
+def _evidence_under(
+    question: str, title: str, section: str, sentences: list[str]
+) -> dict[str, float]:
+    """The features of ``question`` when one passage under ``title`` > ``section`` was retrieved."""
+    text = " ".join(sentences)
+    chunk = Chunk("c1", "doc.md", title, "doc", "", section, text, 0)
+    hit = Hit(chunk, score=1.0, dense=0.6, rows=(0,))
+    scored = [Scored(0, i, s, 0.6 - 0.01 * i, 0.6 - 0.01 * i) for i, s in enumerate(sentences)]
+    corpus = BACKGROUND + sentences
+    return features(question, [hit], scored, Vocabulary(corpus, _pieces), CorpusStats(corpus))
+
+
+def test_a_release_named_in_the_heading_answers_a_which_release_question() -> None:
+    question = "Which release added model caching to the serving layer?"
+    body = ["Model caching keeps weights on local disks of the serving layer."]
+    headed = _evidence_under(question, "Announcing Servo v0.14", "Key Features", body)
+    plain = _evidence_under(question, "Servo", "Key Features", body)
+    assert headed["kind_missing_near_best"] == 0.0 and headed["kind_gap"] == 0.0
+    assert plain["kind_missing_near_best"] == 1.0
+
+
+def test_a_year_in_a_page_title_does_not_date_what_the_page_mentions() -> None:
+    question = "In what year did the project join the foundation?"
+    body = ["The project joined the foundation after a vote."]
+    recap = _evidence_under(question, "Summit 2024 Recap", "Talks", body)
+    assert recap["kind_missing_near_best"] == 1.0
+
+
+def test_a_year_in_the_sentence_after_a_best_one_counts_as_near_it() -> None:
+    question = "In what year did the project join the foundation?"
+    # (position, sentence, score): the year's sentence scores far below the best three
+    # (positions 0, 2, 3) but follows the best one
+    scored = [
+        (0, "The project joined the foundation after a long review by the board.", 0.9),
+        (1, "That happened in 2019.", 0.3),
+        (2, "The review covered governance and adoption.", 0.8),
+        (3, "Operators watch custom resources and act on them.", 0.7),
+        (4, "Kubernetes schedules containers onto nodes of a cluster.", 0.1),
+    ]
+    text = " ".join(t for _, t, _ in scored)
+    hit = Hit(Chunk("c1", "doc.md", "Doc", "doc", "", "Section", text, 0), 1.0, 0.6, (0,))
+    sentences = [Scored(0, p, t, v, v) for p, t, v in scored]
+    corpus = BACKGROUND + [t for _, t, _ in scored]
+    got = features(question, [hit], sentences, Vocabulary(corpus, _pieces), CorpusStats(corpus))
+    assert got["kind_missing_near_best"] == 0.0
+    assert got["kind_gap"] > 0.15  # outside the score margin: found by being next to the best
+
+
+def test_attribution_and_question_scaffolding_are_not_question_terms() -> None:
+    terms = abstention.question_terms(
+        "Since what year did the operator ship, according to the scheduling whitepaper?"
+    )
+    assert terms == abstention.question_terms("Since what year operator ship?")
+    assert "whitepap" in abstention.question_terms("Who wrote the whitepaper?")  # the topic
+
+
+def test_a_name_made_of_words_the_corpus_uses_throughout_does_not_answer_who() -> None:
+    question = "Who hosted the meetup where the group presented?"
+    topic = "Cloud Native Platform"
+    background = [f"{topic} runs workloads on clusters, part {i}." for i in range(10)]
+    sentences = [f"The meetup was part of the {topic} community programme."]
+    corpus = BACKGROUND + background + sentences
+    chunk = Chunk("c1", "doc.md", "Doc", "doc", "", "Section", sentences[0], 0)
+    hit = Hit(chunk, score=1.0, dense=0.6, rows=(0,))
+    scored = [Scored(0, 0, sentences[0], 0.6, 0.6)]
+    got = features(question, [hit], scored, Vocabulary(corpus, _pieces), CorpusStats(corpus))
+    assert got["kind_missing_near_best"] == 1.0
+
+
+def test_a_rare_word_in_the_heading_goes_with_the_figures_of_its_passage() -> None:
+    question = "How many first-time contributors did the Servo release have?"
+    body = "We thank all 38 people who helped, among them 21 newcomers."
+    corpus = [*BACKGROUND, body, "Servo serves models over HTTP."]
+
+    def kind_with_terms(title: str) -> float:
+        chunk = Chunk("c1", "doc.md", title, "doc", "", "Acknowledgments", body, 0)
+        hit = Hit(chunk, score=1.0, dense=0.6, rows=(0,))
+        scored = [Scored(0, 0, body, 0.6, 0.6)]
+        vocabulary = Vocabulary(corpus, _pieces)
+        return features(question, [hit], scored, vocabulary, CorpusStats(corpus))[
+            "kind_missing_with_terms"
+        ]
+
+    assert kind_with_terms("Announcing Servo v0.17") == 0.0
+    assert kind_with_terms("News") == 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.answering.figures import asked_kind, gives
+from service.answering.figures import asked_kind, gives, qualifiers
 
 
 @pytest.mark.parametrize(
@@ -23,9 +23,18 @@ from service.answering.figures import asked_kind, gives
         ("who is a platform engineer in the paper's terms?", None),  # a role, not a name
         ("Which city will host the next summit?", "place"),
         ("how many replicas does the default use?", "count"),
+        # a kind named inside a "why" clause is part of the reason asked for
+        ("What is the operator and why should I care which version I run?", None),
+        ("how does the autoscaler decide how many pods to run?", None),
         # "cost" in the sense of a price paid in latency asks for no figure
         ("What does scaling to zero cost the first request?", None),
         ("Why do GPUs cost so much?", None),
+        # how much a thing changed: a share or a multiple answers, not only money
+        ("How much did the platform cut yearly inference costs?", "change"),
+        ("how much did routing reduce time to first token?", "change"),
+        ("how much faster is the new runtime?", "change"),
+        ("How much money did the team save per year?", "price"),
+        ("How many dollars a year did the move save?", "price"),
     ],
 )
 def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -56,6 +65,24 @@ def test_the_kind_of_figure_a_question_asks_for(question: str, kind: str | None)
         ("Who created the Spark Operator?", "The Spark Operator runs Spark on Kubernetes.", False),
         ("Which city hosts the summit?", "The summit is held in Paris.", True),
         ("Which city hosts the summit?", "The summit is held online.", False),
+        # capitalised by sentence position or a date, no full name
+        ("Who hosted the meetup?", "As India's first meetup, it drew a crowd.", False),
+        ("Who hosted the meetup?", "The meetup met in Pune May 11.", False),
+        ("Who hosted the meetup?", "The Acme Robotics team hosted the meetup.", True),
+        ("Who hosted the meetup?", "The meetup was hosted by Acme.", True),
+        # numbers in links, dates, versions and issue numbers are no counts
+        ("How many talks were submitted?", "Talks went in on August 21.", False),
+        (
+            "How many talks were submitted?",
+            "See [the list](https://x.io/events/300323857/).",
+            False,
+        ),
+        ("How many talks were submitted?", "PRs #3866 and #85 added them in v1.27.", False),
+        ("How many talks were submitted?", "The group submitted three talks.", True),
+        ("How much did it cut costs?", "It brought nearly a 50% reduction in costs.", True),
+        ("How much did it cut latency?", "We saw a 2x reduction in latency.", True),
+        ("how much faster is it?", "It reaches 10x-20x higher throughput.", True),
+        ("How much did it cut costs?", "The cut came in 2023 after a migration.", False),
     ],
 )
 def test_a_sentence_gives_a_figure_of_the_kind_asked(
@@ -64,3 +91,43 @@ def test_a_sentence_gives_a_figure_of_the_kind_asked(
     kind = asked_kind(question)
     assert kind is not None
     assert gives(kind, sentence, question) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("What is the latest release of the operator?", True),
+        ("Which version is the current stable release?", True),
+        ("When is the next release due?", True),
+        # everyday time words ask for no particular release
+        ("What does the working group do today?", False),
+        ("Which scheduler does the paper currently recommend?", False),
+        ("What is the next step after installing the operator?", False),
+        ("Can I now run pipelines locally?", False),
+    ],
+)
+def test_only_a_release_word_reads_as_the_latest_qualifier(question: str, asked: bool) -> None:
+    assert ("latest" in [q.name for q in qualifiers(question)]) is asked
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Which release first shipped the operator?", True),
+        ("Who originally created the operator?", True),
+        # "first" inside a compound or "at first" asks for no first release
+        ("How many first-time contributors did the release have?", False),
+        ("Does the runtime give first-class support to LoRA?", False),
+    ],
+)
+def test_first_reads_as_a_qualifier_only_on_its_own(question: str, asked: bool) -> None:
+    assert ("first" in [q.name for q in qualifiers(question)]) is asked
+
+
+def test_a_name_of_only_topical_words_does_not_answer_when_topical_words_are_known() -> None:
+    kind = asked_kind("Who hosted the meetup?")
+    assert kind is not None
+    sentence = "The meetup joined the Cloud Native programme."
+    assert gives(kind, sentence, "Who hosted the meetup?")
+    topical = {"cloud", "native"}.__contains__
+    assert not gives(kind, sentence, "Who hosted the meetup?", topical)
