@@ -182,7 +182,8 @@ def features(
         out["terms_near_best"] = sum(v for w, v in weights.items() if w in near_words) / total
         passage_words = content_words(passages)
         out["terms_in_passages"] = sum(v for w, v in weights.items() if w in passage_words) / total
-    known = [w for w in words if stats.df.get(w)]
+    # Sorted so that ties in IDF break the same way whatever the hash seed.
+    known = sorted(w for w in words if stats.df.get(w))
     out["unseen_words"] = float(min(3, len(words) - len(known)))
     absent = [weights[w] for w in known if w not in near_words]
     out["missing_rarity"] = max(absent, default=0.0) / math.log(stats.n + 1)
@@ -206,7 +207,7 @@ def features(
         out["kind_missing_near_best"] = float(not near_giving and not headed)
         gap = top - max(c.score for c in giving) if giving else tuning.missing_kind_gap
         out["kind_gap"] = 0.0 if headed else gap
-        rare = set(sorted(known, key=lambda w: -weights[w])[:2])
+        rare = set(sorted(known, key=lambda w: -weights[w])[:2])  # stable sort: ties keep order
         # A passage's heading says what its sentences are about ("Announcing KServe v0.17").
         out["kind_missing_with_terms"] = float(
             not any(rare & (content_words(c.text) | _heading_words(hits, c)) for c in giving)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -274,3 +277,24 @@ def test_a_rare_word_in_the_heading_goes_with_the_figures_of_its_passage() -> No
 
     assert kind_with_terms("Announcing Servo v0.17") == 0.0
     assert kind_with_terms("News") == 1.0
+
+
+_TIED = """
+from tests.service.answering.test_abstention import _evidence
+sentences = ["Quokkas share a GPU.", "Pods run.", "Nodes run.", "Jobs run.", "Tasks run.",
+             "Wombats share a GPU."]
+print(_evidence("Do quokkas outnumber wombats?", sentences)["rarest_near_best"])
+"""
+
+
+def test_equally_rare_question_words_give_the_same_features_under_every_hash_seed() -> None:
+    # Two words the corpus uses once each, one near the best sentences and one far from them:
+    # which counts as "the rarest" must not depend on the order of a set.
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", _TIED], env=env, capture_output=True, text=True, check=True
+        )
+        seen.add(run.stdout.strip())
+    assert len(seen) == 1, seen
