@@ -118,9 +118,15 @@ class Engine:
             reranker_weight=settings.reranker_weight,
             dense=self._dense(settings),
         )
-        self.acronyms = Acronyms(c.text for c in self.version.chunks)
+        # Counted at ingest time (format 3); an older index counts them here, as it used to.
+        chunks, stored = self.version.chunks, self.version.names
+        self.acronyms = Acronyms(
+            (c.text for c in chunks), counts=stored.acronyms if stored else None
+        )
         vocabulary = Vocabulary(
-            (c.embed_text for c in self.version.chunks), self.embedder.word_pieces
+            (c.embed_text for c in chunks),
+            self.embedder.word_pieces,
+            words=stored.words if stored else None,
         )
         self.answerer = ExtractiveAnswerer(
             self.version, vocabulary, settings.answer_sentences, settings.min_evidence
