@@ -18,10 +18,14 @@ COPY ui ui
 COPY eval eval
 # The project itself: its own dependencies are pinned or bounded in pyproject.toml (DL3013).
 # The second command fails the build, not the first request, if the baked-in model does not
-# load offline.
+# load offline; it also exports the model to ONNX for the API's query embedding (see
+# ingest/onnx_encoder.py), so no container pays for the export at its first start.
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[otel]" \
-    && HF_HUB_OFFLINE=1 python -c "from ingest.embed import Embedder; Embedder(threads=1).embed_query('ok')"
+    && HF_HUB_OFFLINE=1 python -c "from pathlib import Path; \
+from ingest.embed import Embedder; from ingest.onnx_encoder import OnnxEmbedder, ensure_export; \
+e = Embedder(threads=1); e.embed_query('ok'); \
+OnnxEmbedder(ensure_export(e, Path('/opt/models')), e.model_id, 1).embed_query('ok')"
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="cnai-assistant" \
@@ -32,6 +36,10 @@ RUN groupadd --system --gid 10001 cnai \
     && mkdir -p /data /docs \
     && chown 10001:10001 /data
 COPY --from=build /opt/venv /opt/venv
+# Owned by the API's user: a GGUF model for the local LLM is converted into the same cache. The
+# export's key includes the model files' mtimes, which COPY keeps; were they to differ, the API
+# would export again into this folder at its first start.
+COPY --from=build --chown=10001:10001 /opt/models /opt/models
 COPY corpus/kb /docs/kb
 # TOKENIZERS_PARALLELISM names the tokenizers library, not a secret (DL3064).
 # hadolint ignore=DL3064
@@ -42,7 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TOKENIZERS_PARALLELISM=false \
     HF_HOME=/tmp/huggingface \
     CNAI_INDEX=/data/index \
-    CNAI_MODEL_CACHE=/tmp/models \
+    CNAI_MODEL_CACHE=/opt/models \
     CNAI_HOST=0.0.0.0 \
     CNAI_PORT=8000
 WORKDIR /home/cnai

@@ -10,11 +10,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from ingest.documents import Segment, SourceDocument
 from ingest.text import FENCE, HEADING
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 TokenCounter = Callable[[str], int]
 
@@ -213,6 +215,9 @@ class Chunker:
         return [t for t in out if t.strip()]
 
     def _oversize(self, budget: int) -> RecursiveCharacterTextSplitter:
+        # Imported here: the API reads chunks but never splits text (issue 17's start-up).
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         return RecursiveCharacterTextSplitter(
             chunk_size=budget, chunk_overlap=min(32, budget // 8), length_function=self.count
         )

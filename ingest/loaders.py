@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bs4 import BeautifulSoup
-from pypdf import PdfReader
 
 from ingest.documents import Segment, SourceDocument
 from ingest.errors import BadDocument
@@ -328,6 +326,8 @@ _HTML_BLOCK = re.compile(
 
 
 def _load_html(data: bytes, path: Path, rel_path: str) -> SourceDocument:
+    from bs4 import BeautifulSoup  # the parsers load with their format: the API never needs them
+
     soup = BeautifulSoup(_decode(data, rel_path), "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if not title and (h1 := soup.find("h1")):
@@ -359,6 +359,8 @@ def _load_html(data: bytes, path: Path, rel_path: str) -> SourceDocument:
 def _load_pdf(data: bytes, path: Path, rel_path: str) -> SourceDocument:
     if b"%PDF-" not in data[:1024]:
         raise BadDocument(f"{rel_path}: not a PDF (no %PDF header); is it mislabelled?")
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]

@@ -131,9 +131,15 @@ class Engine:
         self.retriever = hybrid_retriever(
             settings, self.version, self.embedder, self._dense(settings)
         )
-        self.acronyms = Acronyms(c.text for c in self.version.chunks)
+        # Counted at ingest time (format 3); an older index counts them here, as it used to.
+        chunks, stored = self.version.chunks, self.version.names
+        self.acronyms = Acronyms(
+            (c.text for c in chunks), counts=stored.acronyms if stored else None
+        )
         vocabulary = Vocabulary(
-            (c.embed_text for c in self.version.chunks), self.embedder.word_pieces
+            (c.embed_text for c in chunks),
+            self.embedder.word_pieces,
+            words=stored.words if stored else None,
         )
         self.answerer = ExtractiveAnswerer(
             self.version, vocabulary, settings.answer_sentences, settings.min_evidence

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.embed import Embedder
 from ingest.errors import BadInput, CnaiError
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.pipeline import ingest
 from ingest.settings import IngestSettings
 from service.engine import Engine
 from service.reload import Reloader
@@ -204,6 +203,9 @@ class IngestJobs:
 
         def on_progress(done: int, total: int) -> None:
             job.progress = JobProgress(done=done, total=total)
+
+        # The pipeline (loaders, splitter, torch) loads with the first job, not with the API.
+        from ingest.pipeline import ingest
 
         try:
             engine = self._engine()

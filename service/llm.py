@@ -19,12 +19,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from ingest.errors import CnaiError
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
 

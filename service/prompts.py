@@ -4,38 +4,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-
-from langchain_core.messages import BaseMessage
-from langchain_core.prompts import ChatPromptTemplate
+from functools import cache
+from typing import TYPE_CHECKING
 
 from service.retrieval import Hit
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate
 
 _NOISE = re.compile(r"^\s*(#{1,6}\s|```|~~~|\|?\s*:?-{3,})")
 
 # One user turn: SmolLM2-135M follows an instruction next to the context better than a
 # system prompt (tried on the dev questions); the template adds its default system line.
-ANSWER_PROMPT = ChatPromptTemplate.from_messages(
-    [
-        (
-            "human",
-            "Context:\n{passages}\n\n"
-            "Answer the question in one or two sentences, using only the context. Put the "
-            "number of the passage you used in brackets, like [1]. If the context does not "
-            "answer it, say that you do not know.\nQuestion: {question}",
-        ),
-    ]
+ANSWER_MESSAGES = (
+    (
+        "human",
+        "Context:\n{passages}\n\n"
+        "Answer the question in one or two sentences, using only the context. Put the "
+        "number of the passage you used in brackets, like [1]. If the context does not "
+        "answer it, say that you do not know.\nQuestion: {question}",
+    ),
 )
 
-REWRITE_PROMPT = ChatPromptTemplate.from_messages(
-    [
-        (
-            "system",
-            "Rewrite the last question so that it can be understood without the conversation. "
-            "Reply with the rewritten question only.",
-        ),
-        ("human", "{conversation}\n\nLast question: {question}"),
-    ]
+REWRITE_MESSAGES = (
+    (
+        "system",
+        "Rewrite the last question so that it can be understood without the conversation. "
+        "Reply with the rewritten question only.",
+    ),
+    ("human", "{conversation}\n\nLast question: {question}"),
 )
+
+
+@cache
+def _template(messages: tuple[tuple[str, str], ...]) -> ChatPromptTemplate:
+    # langchain_core takes half a second to import: only the generative paths pay for it.
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages(list(messages))
 
 
 def pack(hits: Sequence[Hit], budget: int, count_tokens: Callable[[str], int]) -> list[str]:
@@ -67,11 +74,11 @@ def _passage(hit: Hit) -> str:
 
 def answer_messages(question: str, passages: Sequence[str]) -> list[BaseMessage]:
     numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
-    return ANSWER_PROMPT.format_messages(passages=numbered, question=question)
+    return _template(ANSWER_MESSAGES).format_messages(passages=numbered, question=question)
 
 
 def rewrite_messages(turns: Sequence[tuple[str, str]], question: str) -> list[BaseMessage]:
     conversation = "\n".join(
         f"{role.capitalize()}: {' '.join(text.split())}" for role, text in turns
     )
-    return REWRITE_PROMPT.format_messages(conversation=conversation, question=question)
+    return _template(REWRITE_MESSAGES).format_messages(conversation=conversation, question=question)

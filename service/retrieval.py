@@ -12,6 +12,7 @@ import numpy as np
 
 from ingest import lexicon
 from ingest.chunker import SUBHEADING, Chunk
+from ingest.names import heading_words
 from ingest.onnx_encoder import QueryEmbedder
 from ingest.store import IndexVersion
 from ingest.text import tokenize
@@ -94,7 +95,8 @@ class HybridRetriever:
         self.heading_weight = heading_weight
         self.reranker = reranker
         self.reranker_weight = reranker_weight
-        self._headings = HeadingMatch(self.chunks)
+        stored = version.names.headings if version.names else None
+        self._headings = HeadingMatch(self.chunks, stored)
         # Stored at ingest time; a format-1 index (before it was) builds it here, as it used to.
         self._bm25 = version.bm25 or lexicon.build([c.embed_text for c in self.chunks])
 
@@ -277,8 +279,9 @@ class HeadingMatch:
     """How much of a question a passage's headings name, each word weighted by its rarity
     among headings (many sections say "Kubeflow"; one says "Mission")."""
 
-    def __init__(self, chunks: list[Chunk]) -> None:
-        self.words = [set(words) for words in tokenize([c.headings for c in chunks])]
+    def __init__(self, chunks: list[Chunk], words: list[list[str]] | None = None) -> None:
+        """Tokenizes the chunks' headings, or takes ``words`` as an index stores them."""
+        self.words = [set(w) for w in (heading_words(chunks) if words is None else words)]
         counts = Counter(w for words in self.words for w in words)
         self.unseen = math.log(1 + len(chunks))  # a word no heading has: the rarest
         self.weight = {w: math.log(1 + len(chunks) / n) for w, n in counts.items()}

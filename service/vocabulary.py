@@ -8,18 +8,25 @@ lowercase words never count, so casual phrasing ("skim", "headaches") is not mis
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterable
 
 import Stemmer
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
+from ingest.names import WORD as _WORD
+from ingest.names import AcronymCounts, acronym_counts, corpus_words
+
 _STEM = Stemmer.Stemmer("english").stemWord
 
 
 class Vocabulary:
-    def __init__(self, texts: Iterable[str], word_pieces: Callable[[str], list[str]]) -> None:
-        self.words = {w.lower() for text in texts for w in _WORD.findall(text)}
+    def __init__(
+        self,
+        texts: Iterable[str],
+        word_pieces: Callable[[str], list[str]],
+        words: Iterable[str] | None = None,
+    ) -> None:
+        """The words of ``texts``, or ``words`` as an index stores them (ingest.names)."""
+        self.words = set(words) if words is not None else corpus_words(texts)
         self._stems = {_STEM(w) for w in self.words}
         self._sorted = sorted(self.words)
         # One-letter deletions of long words catch a typo in either the question or the corpus.
@@ -64,10 +71,6 @@ def _deletions(word: str) -> list[str]:
     return [word[:i] + word[i + 1 :] for i in range(len(word))]
 
 
-_LONG_SHORT = re.compile(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*){1,5})\s+\(([A-Z][A-Za-z]*[A-Z]s?)\)")
-_SHORT_LONG = re.compile(r"\b([A-Z][A-Za-z]*[A-Z]s?)\s+\(([A-Z][\w-]*(?:\s+[A-Z][\w-]*){1,5})\)")
-
-
 class Acronyms:
     """Acronyms the corpus spells out, e.g. "Multi-Instance GPU (MIG)".
 
@@ -75,22 +78,22 @@ class Acronyms:
     match passages that use either form.
     """
 
-    def __init__(self, texts: Iterable[str], max_share: float = 0.05) -> None:
-        found: dict[str, dict[str, int]] = {}
-        texts = list(texts)
-        for text in texts:
-            pairs = [(m[1], m[0]) for m in _LONG_SHORT.findall(text)]
-            pairs += [(m[0], m[1]) for m in _SHORT_LONG.findall(text)]
-            for short, long in pairs:
-                if _initials_match(short, long):
-                    counts = found.setdefault(short, {})
-                    counts[long] = counts.get(long, 0) + 1
+    def __init__(
+        self,
+        texts: Iterable[str],
+        max_share: float = 0.05,
+        counts: AcronymCounts | None = None,
+    ) -> None:
+        """Counted in ``texts``, or taken from ``counts`` as an index stores them."""
+        if counts is None:
+            counts = acronym_counts(list(texts))
         # Acronyms the corpus uses everywhere (AI, GPU) are well known; expanding them only
         # drowns the rest of the question.
-        limit = max(1.0, max_share * len(texts))
-        uses = _texts_using(set(found), texts)
+        limit = max(1.0, max_share * counts.texts)
         self.expansions = {
-            s: max(c, key=lambda k: c[k]) for s, c in found.items() if uses[s] <= limit
+            s: max(c, key=lambda k: c[k])
+            for s, c in counts.found.items()
+            if counts.uses[s] <= limit
         }
 
     def expand(self, question: str) -> str:
@@ -100,29 +103,3 @@ class Acronyms:
             if w in self.expansions and self.expansions[w].lower() not in question.lower()
         ]
         return f"{question} ({'; '.join(extra)})" if extra else question
-
-
-def _texts_using(words: set[str], texts: list[str]) -> dict[str, int]:
-    """How many of ``texts`` use each of ``words`` as a whole word (what ``\\bWORD\\b`` finds).
-
-    One pass over the words of each text: a regex search per acronym and text took 4.6 of the
-    engine's 5 s of start-up on the full corpus (issue 17).
-    """
-    counts = dict.fromkeys(words, 0)
-    for text in texts:
-        for word in words.intersection(_WHOLE_WORD.findall(text)):
-            counts[word] += 1
-    return counts
-
-
-_WHOLE_WORD = re.compile(r"\w+")
-
-
-def _initials_match(short: str, long: str) -> bool:
-    """ "MIG" fits "Multi-Instance GPU": the letters of the short form start its words in order."""
-    letters = short.rstrip("s").lower()
-    words = re.findall(r"[A-Za-z0-9]+", long)
-    starts = "".join(w[0].lower() for w in words)
-    return len(letters) >= 2 and (
-        starts == letters or starts.startswith(letters[:2]) and len(words) <= len(letters) + 1
-    )

@@ -24,11 +24,13 @@ from typing import Any
 from eval.bench.server import Server, _children
 from eval.bench.serving import CLIENTS, load_levels, questions_of
 
-# Imports the embedding side and then builds the engine, timing each (works on both trees).
+# Imports what `cnai serve` imports, loads the query embedder and then builds the engine, timing
+# each (works on both trees).
 _SPLIT = """
 import sys, time
 from pathlib import Path
 t0 = time.perf_counter()
+import service.cli, service.app
 from ingest.store import load_index
 from service.engine import Engine
 from service.settings import ServiceSettings

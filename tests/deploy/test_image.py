@@ -85,6 +85,38 @@ def test_image_pins_the_same_torch_as_pyproject() -> None:
     assert re.search(rf"(?<![\w.=]){re.escape(pin)}(?![\w.])", installs), (pin, installs)
 
 
+def _export_command(build: Stage) -> tuple[str, str]:
+    """The build stage's Python that checks the model and exports it, and the cache it fills."""
+    (run_args,) = [a for ins, a in build.instructions if ins == "RUN" and "ensure_export" in a]
+    code = re.search(r'python -c "([^"]+)"', run_args)
+    assert code, run_args
+    cache = re.search(r"ensure_export\(\w+, Path\('([^']+)'\)\)", code[1])
+    assert cache, code[1]
+    return code[1], cache[1]
+
+
+def test_the_image_serves_from_the_onnx_export_made_at_build(runtime: Stage) -> None:
+    _, cache = _export_command(stages(DOCKERFILE)[0])
+    assert runtime.env()["CNAI_MODEL_CACHE"] == cache
+    copies = [a.split() for ins, a in runtime.instructions if ins == "COPY"]
+    assert any("--from=build" in c and c[-2:] == [cache, cache] for c in copies), copies
+
+
+@pytest.mark.slow  # loads torch and exports the model: about a minute on a busy machine
+def test_the_build_stage_export_command_leaves_an_export_the_api_loads(
+    runtime: Stage, tmp_path: Path
+) -> None:
+    from ingest.onnx_encoder import OnnxEmbedder, query_embedder
+    from ingest.settings import DEFAULT_MODEL
+
+    code, cache = _export_command(stages(DOCKERFILE)[0])
+    here = tmp_path / "models"
+    env = image_env(runtime)
+    result = run(["python", "-c", code.replace(f"'{cache}'", repr(str(here)))], env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert isinstance(query_embedder(DEFAULT_MODEL, here, 1), OnnxEmbedder)
+
+
 def test_entrypoint_and_cmd_name_a_real_command(runtime: Stage) -> None:
     command = exec_form(runtime.last("ENTRYPOINT") or "[]") + exec_form(runtime.last("CMD") or "[]")
     assert command[:2] == ["cnai", "serve"]
@@ -114,6 +146,7 @@ def served(
     index = tmp_path_factory.mktemp("image") / "index"
     port = str(free_port())
     env = image_env(runtime, CNAI_INDEX=str(index), CNAI_PORT=port, CNAI_HOST="127.0.0.1")
+    env["CNAI_MODEL_CACHE"] = str(index.parent / "models")  # the image's is baked in at build
     entry = exec_form(runtime.last("ENTRYPOINT") or "[]")
     ingest = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["ingest"]["command"]
     ingest = [str(tiny_corpus) if a == "/docs/in" else a for a in ingest]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import lexicon
+from ingest import lexicon, names
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatch
 from ingest.pipeline import ingest
@@ -30,13 +30,15 @@ QUERIES = [
 
 
 def as_format_1(index: Path) -> None:
-    """Turn the live version into what the previous release wrote: no bm25/, format 1."""
+    """Turn the live version into what an early release wrote: no bm25/, no names, format 1."""
     folder = current_version(index)
     shutil.rmtree(folder / lexicon.FOLDER)
+    (folder / names.FILE).unlink()
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["format_version"] = 1
-    del manifest["bm25"]
-    manifest["files"] = {k: v for k, v in manifest["files"].items() if "/" not in k}
+    del manifest["bm25"], manifest["names"]
+    stored = set(lexicon.FILES) | {names.FILE}
+    manifest["files"] = {k: v for k, v in manifest["files"].items() if k not in stored}
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -95,6 +97,6 @@ def test_an_index_from_a_newer_release_names_the_rebuild(index_copy: Path):
     manifest["format_version"] = FORMAT_VERSION + 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(
-        IndexMismatch, match=r"this version reads 1, 2; rebuild it with: cnai ingest"
+        IndexMismatch, match=r"this version reads 1, 2, 3; rebuild it with: cnai ingest"
     ):
         load_index(index_copy)

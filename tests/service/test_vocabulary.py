@@ -52,7 +52,7 @@ def test_acronym_use_counts_whole_words_as_a_word_boundary_search_does() -> None
     """The one-pass count agrees with ``\\bWORD\\b`` around digits, underscores and plurals."""
     import re
 
-    from service.vocabulary import _texts_using
+    from ingest.names import texts_using as _texts_using
 
     texts = [
         "MIG and MIGs differ; MIG2 and MIG_x are other words.",
