@@ -58,9 +58,24 @@ class ChatMessage(BaseModel):
 
 class ChatRequest(BaseModel):
     # temperature, max_tokens and the rest are accepted and ignored: answers are grounded.
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "cnai",
+                    "messages": [{"role": "user", "content": "How can pods share one GPU?"}],
+                }
+            ]
+        },
+    )
 
-    model: str = Field(default="cnai", description="cnai, cnai-extractive, cnai-local, cnai-openai")
+    # The schema lists the names; the check in to_ask gives the friendlier error for others.
+    model: str = Field(
+        default="cnai",
+        description="cnai, cnai-extractive, cnai-local, cnai-openai",
+        json_schema_extra={"enum": list(MODELS)},
+    )
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
 
