@@ -15,6 +15,8 @@ from ingest.errors import IndexMismatch
 from ingest.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -105,6 +107,28 @@ def pool_spans(
     return vectors, seen
 
 
+def embed_by_length(
+    texts: list[str],
+    dimension: int,
+    encode: Callable[[list[str]], np.ndarray],
+    batch_size: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """``encode`` over ``texts`` in batches, longest first, the vectors back in input order.
+
+    Longest first over the whole list: batches of alike lengths pad little, and a slow batch
+    shows up at the start instead of surprising the time left at the end.
+    """
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        rows = order[start : start + batch_size]
+        out[rows] = encode([texts[i] for i in rows])
+        if progress:
+            progress.advance(len(rows))
+    return out
+
+
 class Embedder:
     """Normalised float32 embeddings; ``model_id`` is what the index manifest records."""
 
@@ -147,24 +171,13 @@ class Embedder:
     def embed(
         self, texts: list[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Longest first over the whole list: batches of alike lengths pad little, and a slow
-        # batch shows up at the start instead of surprising the time left at the end.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
+        def encode(batch: list[str]) -> np.ndarray:
             with self._lock:
-                out[rows] = self._model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
+                return self._model.encode(
+                    batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
                 )
-            if progress:
-                progress.advance(len(rows))
-        return out
+
+        return embed_by_length(texts, self.dimension, encode, batch_size, progress)
 
     def embed_with_sentences(
         self,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest.embed import Embedder, resolve_model_path
+from ingest.embed import Embedder, embed_by_length, resolve_model_path
 from ingest.errors import IndexMismatch
 from ingest.store import sha256_of
 
@@ -214,16 +214,7 @@ class OnnxEmbedder:
     def embed(
         self, texts: list[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self.embed_queries([texts[i] for i in rows])
-            if progress:
-                progress.advance(len(rows))
-        return out
+        return embed_by_length(texts, self.dimension, self.embed_queries, batch_size, progress)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """One model call over ``texts``: mean of the token embeddings, normalised."""
