@@ -13,11 +13,11 @@ EXAMPLES: dict[str, list[str]] = {
         "What makes distributed model training hard in cloud native environments?",
     ],
     "ML engineer": [
-        "Why is model serving different from training?",
+        "How does serving a model differ from training one?",
         "Which ways of sharing one GPU between users does the whitepaper mention?",
     ],
     "Platform engineer / SRE": [
-        "Why do AI training jobs need gang scheduling?",
+        "What does gang scheduling do for distributed training jobs?",
         "What is missing in Kubernetes scheduling for AI workloads?",
     ],
 }

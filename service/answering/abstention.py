@@ -128,7 +128,7 @@ def question_names(question: str) -> list[str]:
     )
 
 
-# "According to the whitepaper", "per the KServe 0.11 notes": where the asker expects the
+# Attribution ("as the paper puts it", "in the 0.11 release notes"): where the asker expects the
 # answer, not what it is about. Such words are rare in the passages (documents seldom say
 # "according to"), so left in they would look like the question's rarest, missing terms.
 _ATTRIBUTION = re.compile(

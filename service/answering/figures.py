@@ -185,9 +185,9 @@ QUALIFIERS = [
 def asked_kind(question: str) -> FigureKind | None:
     """The kind of answer ``question`` asks for, if any.
 
-    A kind named inside a "why" clause ("what's NCCL and why should I care which version I
-    run?") or after "how does X decide" ("... decide how many pods to run?") is part of the
-    reason or mechanism asked for, not the answer: no kind.
+    A kind named inside a "why" clause ("what is the scheduler, and why does it matter which
+    version we deploy?") or after "how does X decide" ("... decide how many pods to run?") is
+    part of the reason or mechanism asked for, not the answer: no kind.
     """
     for kind in KINDS:
         match = kind.question.search(question)

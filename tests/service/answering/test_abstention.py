@@ -73,7 +73,7 @@ def test_a_release_number_answers_a_which_release_question() -> None:
 
 
 def test_an_alpha_release_leaves_the_ga_qualifier_of_the_question_missing() -> None:
-    question = "In which Kubernetes release did Dynamic Resource Allocation go GA?"
+    question = "Dynamic Resource Allocation went GA in which Kubernetes release?"
     alpha = _evidence(question, ["Dynamic Resource Allocation arrived as alpha in 1.26."])
     assert alpha["kind_missing_near_best"] == 0.0  # a release is given ...
     assert alpha["qualifiers_missing"] == 1.0  # ... but not the GA one
@@ -242,9 +242,9 @@ def test_a_year_in_the_sentence_after_a_best_one_counts_as_near_it() -> None:
 
 def test_attribution_and_question_scaffolding_are_not_question_terms() -> None:
     terms = abstention.question_terms(
-        "Since what year did the operator ship, according to the scheduling whitepaper?"
+        "What year has the operator shipped since, according to the scheduler design doc?"
     )
-    assert terms == abstention.question_terms("Since what year operator ship?")
+    assert terms == abstention.question_terms("What year operator shipped since?")
     assert "whitepap" in abstention.question_terms("Who wrote the whitepaper?")  # the topic
 
 
@@ -262,7 +262,7 @@ def test_a_name_made_of_words_the_corpus_uses_throughout_does_not_answer_who() -
 
 
 def test_a_rare_word_in_the_heading_goes_with_the_figures_of_its_passage() -> None:
-    question = "How many first-time contributors did the Servo release have?"
+    question = "How many first-time committers did the Servo release have?"
     body = "We thank all 38 people who helped, among them 21 newcomers."
     corpus = [*BACKGROUND, body, "Servo serves models over HTTP."]
 

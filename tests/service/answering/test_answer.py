@@ -89,7 +89,7 @@ def test_a_line_that_introduces_a_list_is_quoted_with_its_short_items(
 ) -> None:
     engine = _engine(tmp_path, embedder)
 
-    _, answer, _ = engine.run("what kinds of control flow can a training pipeline use?", 1)
+    _, answer, _ = engine.run("which control flow kinds may a training pipeline use?", 1)
 
     assert answer.text.startswith("The kinds of control flow")
     for item in ("Conditions", "Loops", "Exit handlers"):
